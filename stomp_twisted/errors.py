@@ -1,0 +1,134 @@
+"""
+Exceptions raised by stomp_twisted.
+
+As in h11, protocol errors are split by whose fault they are:
+L{LocalProtocolError} is the caller's misuse (a header that cannot be
+written, a frame of the wrong type), raised at the call before anything
+reaches the wire; L{RemoteProtocolError} is the peer's (a malformed or
+oversize frame), after which the connection is closed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .frame import Frame
+
+
+class StompError(Exception):
+    """
+    Base class of every exception raised by stomp_twisted.
+    """
+
+
+class ProtocolError(StompError):
+    """
+    A violation of the STOMP protocol, by either side.
+    """
+
+
+class LocalProtocolError(ProtocolError):
+    """
+    The caller asked for something STOMP cannot express.
+    """
+
+
+class RemoteProtocolError(ProtocolError):
+    """
+    The peer sent bytes that are not valid STOMP.
+    """
+
+
+class UnrepresentableHeader(LocalProtocolError, ValueError):
+    """
+    A header name or value cannot be written in the negotiated STOMP
+    version without changing its meaning (for example a newline under
+    STOMP 1.0, or a NUL in any version).  Refusing it is what makes header
+    injection impossible.
+    """
+
+
+class UndefinedEscape(RemoteProtocolError):
+    """
+    A received header holds a backslash escape that the negotiated version
+    does not define; the STOMP spec says this MUST be treated as a fatal
+    protocol error.
+    """
+
+
+class FrameTooLarge(RemoteProtocolError):
+    """
+    A received frame exceeds one of the configured L{FrameLimits}.
+
+    @ivar limit: the name of the limit that was exceeded, as spelled in
+        L{stomp_twisted.frame.FrameLimits} (for example C{"max_body"}).
+    @ivar value: the configured value of that limit.
+    """
+
+    def __init__(self, limit: str, value: int, detail: str = "") -> None:
+        self.limit = limit
+        self.value = value
+        message = f"frame exceeds {limit}={value}"
+        if detail:
+            message = f"{message}: {detail}"
+        super().__init__(message)
+
+
+class BrokerError(StompError):
+    """
+    The broker sent an C{ERROR} frame.
+
+    @ivar frame: the C{ERROR} L{Frame<stomp_twisted.frame.Frame>} itself.
+    @ivar message: its C{message} header, or C{""}.
+    @ivar body: its body, decoded as UTF-8 with replacement characters.
+    """
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.message = frame.headers.get("message", "")
+        self.body = frame.body.decode("utf-8", "replace")
+        text = f"broker sent ERROR: {self.message or '(no message header)'}"
+        detail = self.body.strip()
+        if detail:
+            # ActiveMQ puts a whole Java stack trace in the body: its first
+            # line says what went wrong, the rest is noise in a log line.
+            first = detail.splitlines()[0]
+            text = f"{text} ({first[:200]})"
+        super().__init__(text)
+
+
+class ConnectionLost(StompError):
+    """
+    The connection that a request belonged to was lost before the broker
+    answered it.  Receipts, acknowledgements and transactions belong to one
+    connection: they are never carried over to the next.
+    """
+
+
+class NotConnected(StompError):
+    """
+    The client has no STOMP connection to send on right now.
+    """
+
+
+class ClientClosed(LocalProtocolError):
+    """
+    The client was disconnected on purpose; nothing can be sent after
+    C{disconnect()}.
+    """
+
+
+class BadArgument(LocalProtocolError, TypeError):
+    """
+    The caller passed an argument of the wrong type (for example a body
+    that is neither bytes nor str).
+    """
+
+
+class AckError(LocalProtocolError):
+    """
+    An acknowledgement that cannot be sent: the message came through an
+    earlier connection, belongs to a subscription that does not take
+    acknowledgements, or is unknown.
+    """
