@@ -1,0 +1,267 @@
+"""
+The STOMP wire protocol over one Twisted connection.
+
+L{StompProtocol} turns bytes into frames with the codec in
+L{stomp_twisted.frame}, performs the CONNECT/CONNECTED handshake, and keeps
+the receipts of its own connection: each request made with a receipt gets a
+L{Deferred} that the broker's C{RECEIPT} fires, that an C{ERROR} naming the
+receipt fails, and that the loss of the connection fails.  Everything else
+(subscriptions, observers, reconnection) lives in the layers above, which
+see this protocol through the L{ConnectionHandler} interface.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Protocol as TypingProtocol
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.protocol import connectionDone
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+from twisted.python.failure import Failure
+
+from .errors import BrokerError, ConnectionLost, RemoteProtocolError, StompError
+from .frame import (
+    HEARTBEAT,
+    NEED_DATA,
+    SERVER_COMMANDS,
+    VERSIONS,
+    Frame,
+    FrameDecoder,
+    FrameLimits,
+    serialize_frame,
+)
+
+__all__ = ["ConnectionHandler", "StompProtocol"]
+
+
+class ConnectionHandler(TypingProtocol):
+    """
+    What a L{StompProtocol} tells the layer above it.
+    """
+
+    def connection_made(self, protocol: StompProtocol) -> None:
+        """
+        The transport is connected and CONNECT has been sent.
+        """
+
+    def stomp_connected(self, protocol: StompProtocol, frame: Frame) -> None:
+        """
+        The broker answered CONNECTED; C{protocol.version} is negotiated.
+        """
+
+    def frame_received(self, protocol: StompProtocol, frame: Frame) -> None:
+        """
+        A frame other than the first CONNECTED arrived.
+        """
+
+    def heartbeat_received(self, protocol: StompProtocol) -> None:
+        """
+        An EOL arrived between frames.
+        """
+
+    def connection_lost(
+        self, protocol: StompProtocol, reason: Failure, error: StompError | None
+    ) -> None:
+        """
+        The connection is gone.  C{error} says why when the protocol knows
+        better than the transport: the broker's C{ERROR} (a L{BrokerError})
+        or a malformed frame (a L{RemoteProtocolError}).
+        """
+
+
+class StompProtocol(LineReceiver):
+    """
+    One STOMP connection.
+
+    It is a L{LineReceiver} whose line mode reads a frame's command and
+    header lines and whose raw mode reads its body, then returns to line
+    mode for the next frame.  The scanning itself is done by a
+    L{FrameDecoder} over the whole received buffer rather than by
+    L{LineReceiver.dataReceived}, which copies the rest of its buffer for
+    every line and so takes quadratic time when many frames arrive in one
+    read; C{line_mode}, C{paused} and L{pauseProducing}/L{resumeProducing}
+    keep their L{LineReceiver} meaning.
+
+    @ivar version: the negotiated STOMP version, C{None} before CONNECTED.
+    @ivar connected_frame: the broker's CONNECTED frame, once received.
+    """
+
+    delimiter = b"\n"
+    _log = Logger()
+
+    def __init__(
+        self,
+        handler: ConnectionHandler,
+        connect_frame: Frame,
+        limits: FrameLimits | None = None,
+    ) -> None:
+        """
+        @param handler: told of everything that happens on this connection.
+        @param connect_frame: the C{CONNECT} (or C{STOMP}) frame to send
+            once connected; its C{accept-version} header lists the versions
+            this side accepts (C{1.0} if absent, as in STOMP 1.0).
+        @param limits: bounds on received frames.
+        """
+        self._handler = handler
+        self._connect_frame = connect_frame
+        accepted = connect_frame.headers.get("accept-version", "1.0")
+        self._accepted_versions = [v.strip() for v in accepted.split(",") if v.strip()]
+        self._decoder = FrameDecoder("1.0", limits, commands=SERVER_COMMANDS)
+        self._receipt_ids = itertools.count(1)
+        self._receipts: dict[str, Deferred[Frame]] = {}
+        self._error: StompError | None = None
+        self._closing = False
+        self.version: str | None = None
+        self.connected_frame: Frame | None = None
+
+    # --- Twisted's side -------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.line_mode = 1
+        self._write(serialize_frame(self._connect_frame))
+        self._handler.connection_made(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._decoder.receive_data(data)
+        decoder = self._decoder
+        while not self.paused and not self._closing:
+            try:
+                event = decoder.next_event()
+            except RemoteProtocolError as error:
+                self._fail(error)
+                break
+            if event is NEED_DATA:
+                break
+            if event is HEARTBEAT:
+                self._handler.heartbeat_received(self)
+            else:
+                assert isinstance(event, Frame)
+                self._frame_received(event)
+        self.line_mode = 0 if decoder.in_body else 1
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._closing = True
+        error = self._error
+        lost = ConnectionLost(
+            f"connection lost before the broker answered: {error or reason.getErrorMessage()}"
+        )
+        receipts, self._receipts = self._receipts, {}
+        for deferred in receipts.values():
+            deferred.errback(lost)
+        self._handler.connection_lost(self, reason, error)
+
+    # --- the layer above's side ----------------------------------------------
+
+    @property
+    def is_stomp_connected(self) -> bool:
+        """
+        Whether CONNECTED has arrived and the connection is still usable.
+        """
+        return self.version is not None and self._error is None and not self._closing
+
+    def close(self, error: StompError | None = None) -> None:
+        """
+        Close the connection; nothing more is sent or dispatched.
+
+        @param error: why, if this is a failure (a handshake that took too
+            long, a dead peer); the handler's C{connection_lost} gets it.
+        """
+        if error is not None and self._error is None:
+            self._log.warn("closing STOMP connection: {error}", error=error)
+            self._error = error
+        self._closing = True
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def _write(self, data: bytes) -> None:
+        assert self.transport is not None, "not connected"
+        self.transport.write(data)
+
+    def send_frame(self, frame: Frame, receipt: bool = False) -> Deferred[Frame | None]:
+        """
+        Write C{frame}, serialized for the negotiated version.
+
+        @param receipt: ask the broker for a receipt.
+        @return: a L{Deferred} that fires with the C{RECEIPT} frame when
+            C{receipt} is true, or with C{None} once the frame is written
+            otherwise.  It fails with L{BrokerError} if the broker answers
+            the receipt with C{ERROR}, and with L{ConnectionLost} if the
+            connection goes first.  Cancelling it forgets the receipt.
+        @raise UnrepresentableHeader: if C{frame} cannot be written in the
+            negotiated version; nothing is written then.
+        """
+        version = self.version or "1.0"
+        if self._closing:
+            # Serialize anyway, so that bad input is reported as such.
+            serialize_frame(frame, version)
+            return fail(ConnectionLost("the connection is closed"))
+        if not receipt:
+            self._write(serialize_frame(frame, version))
+            return succeed(None)
+        receipt_id = f"r-{next(self._receipt_ids)}"
+        headers = dict(frame.headers)
+        headers["receipt"] = receipt_id
+        data = serialize_frame(Frame(frame.command, headers, frame.body), version)
+
+        def forget(deferred: Deferred[Frame]) -> None:
+            self._receipts.pop(receipt_id, None)
+
+        deferred: Deferred[Frame] = Deferred(forget)
+        self._receipts[receipt_id] = deferred
+        self._write(data)
+        return deferred  # type: ignore[return-value]
+
+    @property
+    def pending_receipts(self) -> int:
+        """
+        The number of receipts this connection still waits for.
+        """
+        return len(self._receipts)
+
+    # --- frames -------------------------------------------------------------
+
+    def _frame_received(self, frame: Frame) -> None:
+        if self.version is None:
+            if frame.command == "CONNECTED":
+                self._negotiate(frame)
+                return
+            if frame.command != "ERROR":
+                self._fail(RemoteProtocolError(f"broker sent {frame.command} before CONNECTED"))
+                return
+        if frame.command == "RECEIPT":
+            deferred = self._receipts.pop(frame.headers.get("receipt-id", ""), None)
+            if deferred is not None:
+                deferred.callback(frame)
+        elif frame.command == "ERROR":
+            self._error = BrokerError(frame)
+            deferred = self._receipts.pop(frame.headers.get("receipt-id", ""), None)
+            if deferred is not None:
+                deferred.errback(self._error)
+        self._handler.frame_received(self, frame)
+        if frame.command == "ERROR":
+            # The spec has the broker close the connection after ERROR, but
+            # some keep it open for seconds (RabbitMQ after a failed login):
+            # closing it from here means no caller waits on a dead session.
+            self.close()
+
+    def _negotiate(self, frame: Frame) -> None:
+        version = frame.headers.get("version", "1.0")
+        if version not in VERSIONS or version not in self._accepted_versions:
+            self._fail(
+                RemoteProtocolError(
+                    f"broker chose STOMP version {version!r}, which was not offered "
+                    f"(accept-version:{','.join(self._accepted_versions)})"
+                )
+            )
+            return
+        self.version = version
+        self._decoder.version = version
+        self.connected_frame = frame
+        self._handler.stomp_connected(self, frame)
+
+    def _fail(self, error: StompError) -> None:
+        self._log.error("closing STOMP connection: {error}", error=error)
+        self._error = error
+        self.close()
