@@ -1,0 +1,952 @@
+"""
+The public STOMP client: L{connect} and L{StompClient}.
+
+The names follow Perl's AnyEvent::STOMP (C{connect}, C{send},
+C{send_frame}, C{ack}, C{reg_cb}); requests return L{Deferred}s tied to the
+broker's receipts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.internet.protocol import ClientFactory
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from .errors import (
+    AckError,
+    BadArgument,
+    BrokerError,
+    ClientClosed,
+    ConnectionLost,
+    LocalProtocolError,
+    NotConnected,
+    RemoteProtocolError,
+    StompError,
+)
+from .failover import DEFAULT_RECONNECT, FailoverEndpoint, ReconnectPolicy
+from .frame import VERSIONS, Frame, FrameLimits
+from .observers import CallbackHandle, Observers
+from .protocol import StompProtocol
+from .reconnect import Reconnector
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorCore
+
+__all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
+
+#: The client's acknowledgement policies: C{None} (the broker considers a
+#: message delivered once sent), C{"auto"} (the client acknowledges each
+#: message after its callbacks succeed) and C{"manual"} (the caller does).
+AckMode = Literal["auto", "manual"] | None
+
+Body = bytes | bytearray | memoryview | str
+HeaderValues = Mapping[str, str | int]
+
+_log = Logger()
+
+
+def _body_bytes(body: object) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    raise BadArgument(f"body must be bytes or str, not {type(body).__name__}")
+
+
+def _headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise BadArgument(f"{what} must be a mapping, not {type(headers).__name__}")
+    result: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            raise BadArgument(f"{what}: header name {name!r} is not a str")
+        if isinstance(value, str):
+            result[name] = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            result[name] = str(value)
+        else:
+            raise BadArgument(
+                f"{what}: header {name!r} must be a str or int, not {type(value).__name__}"
+            )
+    return result
+
+
+def _endpoint_name(endpoint: object) -> str:
+    # HostnameEndpoint and TCP4ClientEndpoint keep their address privately.
+    host = getattr(endpoint, "_hostText", None) or getattr(endpoint, "_host", None)
+    port = getattr(endpoint, "_port", None)
+    return f"{host}:{port}" if host is not None and port is not None else repr(endpoint)
+
+
+def _log_failure(failure: Failure, what: str) -> None:
+    _log.failure("{what}", failure, what=what)
+
+
+def _as_deferred(result: object) -> Deferred[object]:
+    if isinstance(result, Deferred):
+        return result
+    if isinstance(result, Failure):
+        return fail(result)
+    return succeed(result)
+
+
+def _ack_mode(ack: object) -> AckMode:
+    if ack is None or ack == 0:
+        return None
+    if ack in ("auto", "manual"):
+        return ack
+    raise BadArgument(f"ack must be None, 0, 'auto' or 'manual', not {ack!r}")
+
+
+@dataclass(eq=False)
+class Subscription:
+    """
+    An active subscription.
+
+    @ivar id: its C{id} header, unique within the client.
+    @ivar destination: where it listens.
+    @ivar ack: the client's acknowledgement policy for it.
+    @ivar callback: called as C{callback(client, body, headers)} for each
+        message, before the C{MESSAGE} observers; may be C{None}.
+    @ivar headers: extra C{SUBSCRIBE} headers.
+    """
+
+    id: str
+    destination: str
+    ack: AckMode
+    callback: Callable[[StompClient, bytes, dict[str, str]], object] | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Delivery:
+    # A received message that still waits for an ACK or NACK.
+    protocol: StompProtocol
+    subscription: Subscription
+    headers: dict[str, str]
+
+
+@dataclass(eq=False)
+class Transaction:
+    """
+    A transaction begun with L{StompClient.begin}.  It belongs to the
+    connection it began on: if that connection is lost the broker rolls it
+    back, and using it afterwards fails with L{ConnectionLost}.
+
+    @ivar id: its C{transaction} header.
+    @ivar state: C{"open"}, C{"committed"} or C{"aborted"}.
+    """
+
+    id: str
+    protocol: StompProtocol = field(repr=False)
+    state: str = "open"
+
+
+class StompClient(ClientFactory):
+    """
+    A STOMP client: the L{ClientFactory} of its connections, which holds
+    the configuration, the observers and the subscriptions, and keeps
+    reconnecting (to the next broker of a list) until told to stop.
+
+    Make one with L{connect}.  Observers registered with L{reg_cb} see
+    every frame and connection event: each frame command (C{"MESSAGE"},
+    C{"RECEIPT"}, C{"ERROR"}, C{"CONNECTED"}, ...) as
+    C{callback(client, body, headers)}; C{"frame"} as
+    C{callback(client, command, body, headers)}; C{"prepare"} (before each
+    connection attempt) and C{"connect"} (transport connected, CONNECT
+    sent) as C{callback(client)}; C{"connect_error"} (an attempt failed)
+    and C{"io_error"} (a malformed frame, or an established connection
+    lost unexpectedly) as C{callback(client, message)}; C{"disconnect"}
+    (a connection closed, or the client gave up) as
+    C{callback(client, reason)}.
+
+    @ivar version: the negotiated STOMP version, or C{None} while not
+        connected.
+    @ivar limits: the L{FrameLimits} applied to received frames.
+    """
+
+    noisy = False
+
+    def __init__(
+        self,
+        endpoint: IStreamClientEndpoint,
+        *,
+        reactor: IReactorTime,
+        connect_headers: HeaderValues | None = None,
+        versions: Iterable[str] = VERSIONS,
+        vhost: str = "/",
+        login: str | None = None,
+        passcode: str | None = None,
+        reconnect: ReconnectPolicy | None = DEFAULT_RECONNECT,
+        connect_timeout: float = 30.0,
+        receipt_timeout: float | None = None,
+        disconnect_timeout: float = 10.0,
+        limits: FrameLimits | None = None,
+    ) -> None:
+        """
+        @param endpoint: where to connect: one endpoint, or a
+            L{FailoverEndpoint} over several brokers.
+        @param reactor: supplies the clock for retries and timeouts.
+        @param connect_headers: extra C{CONNECT} headers; they override the
+            ones the client writes (C{accept-version}, C{host}, C{login},
+            C{passcode}, C{heart-beat}).
+        @param versions: the STOMP versions to offer.
+        @param vhost: the C{host} header: RabbitMQ's virtual host.
+        @param login: the C{login} header.
+        @param passcode: the C{passcode} header.
+        @param reconnect: the back-off between connection attempts, or
+            C{None} to make a single attempt and never reconnect.
+        @param connect_timeout: seconds to wait for CONNECTED once the
+            transport is up, before the attempt counts as failed.
+        @param receipt_timeout: if set, seconds after which a Deferred
+            still waiting for a receipt fails with C{TimeoutError}.
+        @param disconnect_timeout: seconds L{disconnect} waits for the
+            broker's receipt before closing anyway.
+        @param limits: bounds on received frames.
+        """
+        offered = list(versions)
+        for version in offered:
+            if version not in VERSIONS:
+                raise BadArgument(f"unknown STOMP version {version!r}; expected some of {VERSIONS}")
+        if not offered:
+            raise BadArgument("versions must offer at least one STOMP version")
+        if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
+            raise BadArgument(f"reconnect must be a ReconnectPolicy or None, not {reconnect!r}")
+        headers = {"accept-version": ",".join(offered), "host": vhost, "heart-beat": "0,0"}
+        if login is not None:
+            headers["login"] = login
+        if passcode is not None:
+            headers["passcode"] = passcode
+        headers.update(_headers(connect_headers, "connect_headers"))
+        self._connect_headers = headers
+        if not isinstance(endpoint, FailoverEndpoint):
+            endpoint = FailoverEndpoint([endpoint], [_endpoint_name(endpoint)])
+        self._clock = reactor
+        self._reconnector = Reconnector(
+            endpoint,
+            self,
+            reactor,
+            reconnect,
+            before_attempt=self._before_attempt,
+            attempt_failed=self._attempt_failed,
+            gave_up=self._give_up,
+        )
+        self._connect_timeout = connect_timeout
+        self.limits = limits if limits is not None else FrameLimits()
+        self._receipt_timeout = receipt_timeout
+        self._disconnect_timeout = disconnect_timeout
+        self._observers = Observers()
+        self._protocol: StompProtocol | None = None
+        self._connected_waiters: list[Deferred[StompClient]] = []
+        self._disconnected_waiters: list[Deferred[None]] = []
+        self._subscriptions: dict[str, Subscription] = {}
+        self._subscription_ids = itertools.count(1)
+        self._queued_subscribes: dict[str, tuple[Deferred[Frame | None], bool]] = {}
+        self._transaction_ids = itertools.count(1)
+        self._unacked: dict[str, _Delivery] = {}
+        self._closed = False
+        self._gave_up: NotConnected | None = None
+        self._loss_reported = False
+        # DISCONNECT is written: not even automatic ACKs may follow it.
+        self._goodbye_sent = False
+        # disconnect() was called from a MESSAGE callback: say goodbye once
+        # that message's own automatic ACK is under way.
+        self._goodbye_pending: StompProtocol | None = None
+        self._dispatching = 0
+        self._settling: set[Deferred[None]] = set()
+        self._handshake_timers: dict[StompProtocol, IDelayedCall] = {}
+
+    # --- connection ---------------------------------------------------------
+
+    def buildProtocol(self, addr: object) -> StompProtocol:
+        """
+        A L{StompProtocol} for a new connection, reporting to this client.
+        """
+        return StompProtocol(self, Frame("CONNECT", self._connect_headers), self.limits)
+
+    def start(self) -> None:
+        """
+        Start connecting in the background (L{connect} calls this for
+        you).  After the client gave up, this starts it afresh.
+        """
+        if self._closed:
+            raise ClientClosed("this client was disconnected; make a new one")
+        self._gave_up = None
+        self._reconnector.start()
+
+    def _before_attempt(self, broker: str) -> None:
+        self._observers.fire("prepare", self)
+
+    def _attempt_failed(self, message: str) -> None:
+        self._observers.fire("connect_error", self, message)
+
+    def _give_up(self, reason: str) -> None:
+        self._gave_up = NotConnected(reason)
+        self._fail_connected_waiters(self._gave_up)
+        if not self._loss_reported:
+            self._observers.fire("disconnect", self, reason)
+
+    def _fail_connected_waiters(self, error: Exception) -> None:
+        waiters, self._connected_waiters = self._connected_waiters, []
+        for waiter in waiters:
+            waiter.errback(error)
+        queued, self._queued_subscribes = self._queued_subscribes, {}
+        for sub_id, (subscribed, _) in queued.items():
+            self._subscriptions.pop(sub_id, None)
+            subscribed.errback(error)
+
+    @property
+    def version(self) -> str | None:
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            return None
+        return protocol.version
+
+    @property
+    def is_connected(self) -> bool:
+        """
+        Whether the client has a STOMP session (CONNECTED received).
+        """
+        return self.version is not None
+
+    def when_connected(self) -> Deferred[StompClient]:
+        """
+        @return: a L{Deferred} that fires with this client once CONNECTED
+            has been received (at once if it already has).  It fails with
+            L{NotConnected} if the client gives up (after the reconnect
+            policy's C{max_attempts}, or at the first failure without
+            reconnection), and with L{ClientClosed} after L{disconnect}.
+        """
+        if self.is_connected:
+            return succeed(self)
+        if self._closed:
+            return fail(ClientClosed("this client was disconnected"))
+        if self._gave_up is not None:
+            return fail(self._gave_up)
+        waiter: Deferred[StompClient] = Deferred()
+        self._connected_waiters.append(waiter)
+        return waiter
+
+    # ConnectionHandler, as StompProtocol calls it.
+
+    def connection_made(self, protocol: StompProtocol) -> None:
+        if self._closed:
+            # disconnect() was called while the endpoint was connecting.
+            protocol.close()
+            return
+        self._protocol = protocol
+        timer = self._clock.callLater(
+            self._connect_timeout,
+            protocol.close,
+            NotConnected(f"no CONNECTED within {self._connect_timeout} s"),
+        )
+        self._handshake_timers[protocol] = timer
+        self._observers.fire("connect", self)
+
+    def _stop_handshake_timer(self, protocol: StompProtocol) -> None:
+        timer = self._handshake_timers.pop(protocol, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def stomp_connected(self, protocol: StompProtocol, frame: Frame) -> None:
+        self._stop_handshake_timer(protocol)
+        self._reconnector.connected()
+        # Subscriptions first, so that whoever waits on when_connected()
+        # can rely on them; those made while disconnected have a caller
+        # waiting on the SUBSCRIBE itself.
+        queued, self._queued_subscribes = self._queued_subscribes, {}
+        for subscription in list(self._subscriptions.values()):
+            subscribed, receipt = queued.get(subscription.id, (None, False))
+            try:
+                written = self._write_subscribe(protocol, subscription, receipt)
+            except LocalProtocolError as error:
+                # Representable only under another version than this one.
+                del self._subscriptions[subscription.id]
+                written = fail(error)
+                if subscribed is None:
+                    _log.error("cannot re-subscribe {sub}: {error}", sub=subscription, error=error)
+            if subscribed is not None:
+                written.chainDeferred(subscribed)
+        waiters, self._connected_waiters = self._connected_waiters, []
+        for waiter in waiters:
+            waiter.callback(self)
+        self._fire_frame(frame)
+
+    def frame_received(self, protocol: StompProtocol, frame: Frame) -> None:
+        if frame.command == "MESSAGE":
+            self._message_received(protocol, frame)
+        else:
+            self._fire_frame(frame)
+
+    def heartbeat_received(self, protocol: StompProtocol) -> None:
+        pass
+
+    def connection_lost(
+        self, protocol: StompProtocol, reason: Failure, error: StompError | None
+    ) -> None:
+        self._stop_handshake_timer(protocol)
+        if self._protocol is protocol:
+            self._protocol = None
+        for key in [k for k, d in self._unacked.items() if d.protocol is protocol]:
+            del self._unacked[key]
+        why = str(error) if error is not None else reason.getErrorMessage()
+        established = protocol.version is not None
+        unexpected = not self._closed and not isinstance(reason.value, ConnectionDone)
+        if isinstance(error, RemoteProtocolError) or (established and error is None and unexpected):
+            self._observers.fire("io_error", self, why)
+        if established:
+            self._observers.fire("disconnect", self, why)
+        if self._closed:
+            waiters, self._disconnected_waiters = self._disconnected_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+        elif established:
+            # If this loss makes the client give up, "disconnect" has
+            # just said why; it need not say it twice.
+            self._loss_reported = True
+            try:
+                self._reconnector.lost(why)
+            finally:
+                self._loss_reported = False
+        elif isinstance(error, BrokerError):
+            self._reconnector.handshake_failed(f"broker refused CONNECT: {error}", refused=True)
+        else:
+            self._reconnector.handshake_failed(
+                f"connection lost before CONNECTED: {why}", refused=False
+            )
+
+    # --- observers ----------------------------------------------------------
+
+    def reg_cb(
+        self, event: str, callback: Callable[..., Any], *, priority: int = 0
+    ) -> CallbackHandle:
+        """
+        Call C{callback} whenever C{event} happens (see the class
+        docstring for events and their arguments).  Callbacks of one event
+        run by C{priority}, lower first, then in registration order; one
+        that raises is logged and never stops the others.
+
+        @return: a handle for L{unreg_cb}.
+        """
+        return self._observers.register(event, callback, priority)
+
+    def unreg_cb(self, handle: CallbackHandle) -> None:
+        """
+        Remove a callback registered with L{reg_cb}.
+        """
+        self._observers.unregister(handle)
+
+    def _fire_frame(self, frame: Frame) -> list[object]:
+        self._observers.fire("frame", self, frame.command, frame.body, frame.headers)
+        return self._observers.fire(frame.command, self, frame.body, frame.headers)
+
+    # --- sending ------------------------------------------------------------
+
+    def _connected_protocol(self) -> StompProtocol:
+        if self._closed:
+            raise ClientClosed("this client was disconnected; nothing can be sent")
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            raise NotConnected("not connected to a STOMP broker")
+        return protocol
+
+    def _request(
+        self, frame: Frame, receipt: bool, protocol: StompProtocol | None = None
+    ) -> Deferred[Frame | None]:
+        try:
+            if protocol is None:
+                protocol = self._connected_protocol()
+        except NotConnected as error:
+            return fail(error)
+        deferred = protocol.send_frame(frame, receipt)
+        if receipt and self._receipt_timeout is not None:
+            deferred.addTimeout(self._receipt_timeout, self._clock)
+        return deferred
+
+    def send(
+        self,
+        body: Body,
+        destination: str,
+        headers: HeaderValues | None = None,
+        *,
+        receipt: bool = True,
+        transaction: Transaction | str | None = None,
+    ) -> Deferred[Frame | None]:
+        """
+        Send a message.
+
+        @param body: bytes, or text to be sent as UTF-8.
+        @param destination: where to send it.
+        @param headers: extra C{SEND} headers.
+        @param receipt: ask for a receipt (the default), so that the
+            returned Deferred fires only once the broker has the message.
+        @param transaction: the transaction to send it in.
+        @return: a L{Deferred} firing with the C{RECEIPT} frame (or
+            C{None} without a receipt).
+        @raise BadArgument: for arguments of the wrong type.
+        @raise UnrepresentableHeader: for a header that cannot be written.
+        @raise ClientClosed: after L{disconnect}.
+        """
+        if not isinstance(destination, str) or not destination:
+            raise BadArgument(f"destination must be a non-empty str, not {destination!r}")
+        frame_headers = _headers(headers)
+        frame_headers["destination"] = destination
+        if transaction is not None:
+            try:
+                frame_headers["transaction"] = self._transaction_id(transaction)
+            except ConnectionLost as error:
+                return fail(error)
+        return self.send_frame("SEND", _body_bytes(body), frame_headers, receipt=receipt)
+
+    def send_frame(
+        self,
+        command: str,
+        body: Body = b"",
+        headers: HeaderValues | None = None,
+        *,
+        receipt: bool = True,
+    ) -> Deferred[Frame | None]:
+        """
+        Send any frame.
+
+        @return: as for L{send}.
+        """
+        if not isinstance(command, str) or not command.isalpha() or not command.isupper():
+            raise BadArgument(f"command must be an upper-case STOMP command, not {command!r}")
+        frame = Frame(command, _headers(headers), _body_bytes(body))
+        if self._closed:
+            raise ClientClosed("this client was disconnected; nothing can be sent")
+        return self._request(frame, receipt)
+
+    # --- subscriptions ------------------------------------------------------
+
+    def subscribe(
+        self,
+        destination: str,
+        callback: Callable[[StompClient, bytes, dict[str, str]], object] | None = None,
+        ack: AckMode | Literal[0] = None,
+        headers: HeaderValues | None = None,
+        *,
+        receipt: bool = True,
+    ) -> Deferred[Subscription]:
+        """
+        Subscribe to C{destination}.
+
+        @param callback: called as C{callback(client, body, headers)} for
+            each message of this subscription.
+        @param ack: the acknowledgement policy, as for L{connect}.
+        @param headers: extra C{SUBSCRIBE} headers (C{prefetch-count},
+            C{selector}, ...).
+        @return: a L{Deferred} firing with the L{Subscription} once the
+            broker has confirmed it (or once written, without C{receipt}).
+            While the client is still connecting, C{SUBSCRIBE} is written
+            as soon as CONNECTED arrives, before L{when_connected} fires;
+            if the connection attempt fails, so does the Deferred.
+        """
+        if not isinstance(destination, str) or not destination:
+            raise BadArgument(f"destination must be a non-empty str, not {destination!r}")
+        if callback is not None and not callable(callback):
+            raise BadArgument(f"callback must be callable, not {callback!r}")
+        subscription = Subscription(
+            id=f"sub-{next(self._subscription_ids)}",
+            destination=destination,
+            ack=_ack_mode(ack),
+            callback=callback,
+            headers=_headers(headers, "subscribe headers"),
+        )
+        if self._closed:
+            raise ClientClosed("this client was disconnected; nothing can be sent")
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            # Sent as soon as the client is connected.
+            waiter: Deferred[Frame | None] = Deferred()
+            self._queued_subscribes[subscription.id] = (waiter, receipt)
+            self._subscriptions[subscription.id] = subscription
+            return waiter.addCallback(lambda _: subscription)
+        written = self._write_subscribe(protocol, subscription, receipt)
+        self._subscriptions[subscription.id] = subscription
+        return written.addCallback(lambda _: subscription)
+
+    def _write_subscribe(
+        self, protocol: StompProtocol, subscription: Subscription, receipt: bool
+    ) -> Deferred[Frame | None]:
+        headers = dict(subscription.headers)
+        headers["destination"] = subscription.destination
+        headers["id"] = subscription.id
+        if subscription.ack is None:
+            headers["ack"] = "auto"
+        else:
+            headers["ack"] = "client" if protocol.version == "1.0" else "client-individual"
+        return self._request(Frame("SUBSCRIBE", headers), receipt, protocol)
+
+    def unsubscribe(
+        self, subscription: Subscription | str, *, receipt: bool = True
+    ) -> Deferred[Frame | None]:
+        """
+        End a subscription (a L{Subscription} or its id).
+        """
+        sub_id = subscription.id if isinstance(subscription, Subscription) else subscription
+        if sub_id not in self._subscriptions:
+            raise BadArgument(f"no active subscription {sub_id!r}")
+        del self._subscriptions[sub_id]
+        return self._request(Frame("UNSUBSCRIBE", {"id": sub_id}), receipt)
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        """
+        The active subscriptions, oldest first.
+        """
+        return list(self._subscriptions.values())
+
+    # --- receiving ----------------------------------------------------------
+
+    def _subscription_for(self, frame: Frame) -> Subscription | None:
+        sub_id = frame.headers.get("subscription")
+        if sub_id is not None:
+            return self._subscriptions.get(sub_id)
+        # A STOMP 1.0 broker may leave the subscription header out.
+        destination = frame.headers.get("destination")
+        for subscription in self._subscriptions.values():
+            if subscription.destination == destination:
+                return subscription
+        return None
+
+    def _ack_key(self, protocol: StompProtocol, headers: Mapping[str, str]) -> str | None:
+        if protocol.version == "1.2":
+            return headers.get("ack")
+        return headers.get("message-id")
+
+    def _message_received(self, protocol: StompProtocol, frame: Frame) -> None:
+        subscription = self._subscription_for(frame)
+        key = self._ack_key(protocol, frame.headers)
+        if subscription is not None and subscription.ack is not None and key is not None:
+            self._unacked[key] = _Delivery(protocol, subscription, frame.headers)
+        results: list[object] = []
+        self._dispatching += 1
+        try:
+            if subscription is not None and subscription.callback is not None:
+                results.append(self._call_subscriber(subscription, frame))
+            results.extend(self._fire_frame(frame))
+        finally:
+            self._dispatching -= 1
+        outcomes = [_as_deferred(result) for result in results]
+        if subscription is not None and subscription.ack == "auto" and key is not None:
+            settle: Deferred[None] = DeferredList(outcomes, consumeErrors=True).addCallback(
+                self._auto_settle, key, protocol
+            )
+            if not settle.called:
+                self._settling.add(settle)
+                settle.addBoth(self._settled, settle)
+        else:
+            for outcome in outcomes:
+                outcome.addErrback(_log_failure, "MESSAGE callback failed")
+        leaving, self._goodbye_pending = self._goodbye_pending, None
+        if leaving is not None and not self._dispatching:
+            self._say_goodbye(leaving)
+
+    def _settled(self, result: object, settle: Deferred[None]) -> object:
+        self._settling.discard(settle)
+        return result
+
+    def _call_subscriber(self, subscription: Subscription, frame: Frame) -> object:
+        assert subscription.callback is not None
+        try:
+            return subscription.callback(self, frame.body, frame.headers)
+        except Exception:
+            return Failure()  # type: ignore[no-untyped-call]
+
+    def _auto_settle(
+        self, outcomes: list[tuple[bool, object]], key: str, protocol: StompProtocol
+    ) -> None:
+        # ack="auto": acknowledge once every callback has succeeded, or
+        # NACK the message if any failed.
+        delivery = self._unacked.get(key)
+        failures = [result for ok, result in outcomes if isinstance(result, Failure)]
+        for failure in failures:
+            _log.failure(
+                "MESSAGE callback failed; message {key} is not acknowledged", failure, key=key
+            )
+        if delivery is None or not delivery.protocol.is_stomp_connected:
+            return
+        if delivery.protocol is not protocol or self._goodbye_sent:
+            # A redelivery on a later connection settles itself; and
+            # nothing may follow DISCONNECT.
+            return
+        if failures and delivery.protocol.version == "1.0":
+            # STOMP 1.0 has no NACK: the message stays unacknowledged and
+            # the broker redelivers it on the next connection.
+            return
+        command = "NACK" if failures else "ACK"
+        settled = self._settle_one(command, delivery, key, None, receipt=False)
+        settled.addErrback(_log_failure, f"automatic {command} failed")
+
+    # --- acknowledgement ----------------------------------------------------
+
+    def ack(
+        self,
+        id: Mapping[str, str] | str,
+        transaction: Transaction | str | None = None,
+        *,
+        receipt: bool = True,
+    ) -> Deferred[Frame | None]:
+        """
+        Acknowledge a message.
+
+        @param id: the received message's headers (recommended), or its
+            ack id (the C{ack} header under STOMP 1.2, C{message-id}
+            before).
+        @param transaction: acknowledge within this transaction.
+        @raise AckError: if the message came through an earlier
+            connection, or belongs to a subscription without
+            acknowledgements.
+        """
+        return self._acknowledge("ACK", id, transaction, receipt)
+
+    def nack(
+        self,
+        id: Mapping[str, str] | str,
+        transaction: Transaction | str | None = None,
+        *,
+        receipt: bool = True,
+    ) -> Deferred[Frame | None]:
+        """
+        Refuse a message (STOMP 1.1 and later), as for L{ack}.
+        """
+        return self._acknowledge("NACK", id, transaction, receipt)
+
+    def _acknowledge(
+        self,
+        command: str,
+        id: Mapping[str, str] | str,
+        transaction: Transaction | str | None,
+        receipt: bool,
+    ) -> Deferred[Frame | None]:
+        try:
+            protocol = self._connected_protocol()
+        except NotConnected as error:
+            raise AckError(
+                f"{error}: a message is acknowledged on the connection it came through, "
+                "and the broker redelivers those of a lost one"
+            ) from None
+        if isinstance(id, Mapping):
+            key = self._ack_key(protocol, id)
+            if key is None:
+                raise AckError(f"message headers carry no ack id: {dict(id)!r}")
+        elif isinstance(id, str):
+            key = id
+        else:
+            raise BadArgument(f"id must be a message's headers or its ack id, not {id!r}")
+        delivery = self._unacked.get(key)
+        if delivery is None:
+            raise AckError(
+                f"no message {key!r} awaits acknowledgement: it was already settled, came "
+                "through an earlier connection (the broker redelivers it), or its subscription "
+                "does not take acknowledgements"
+            )
+        if command == "NACK" and protocol.version == "1.0":
+            raise AckError("STOMP 1.0 has no NACK")
+        try:
+            transaction_id = None if transaction is None else self._transaction_id(transaction)
+        except ConnectionLost as error:
+            return fail(error)
+        return self._settle_one(command, delivery, key, transaction_id, receipt)
+
+    def _settle_one(
+        self,
+        command: str,
+        delivery: _Delivery,
+        key: str,
+        transaction: str | None,
+        receipt: bool,
+    ) -> Deferred[Frame | None]:
+        protocol = delivery.protocol
+        headers: dict[str, str]
+        if protocol.version == "1.2":
+            headers = {"id": key}
+        elif protocol.version == "1.1":
+            headers = {"message-id": key, "subscription": delivery.subscription.id}
+        else:
+            headers = {"message-id": key}
+        if transaction is not None:
+            headers["transaction"] = transaction
+        del self._unacked[key]
+        return self._request(Frame(command, headers), receipt, protocol)
+
+    # --- transactions -------------------------------------------------------
+
+    def _transaction_id(self, transaction: Transaction | str) -> str:
+        if isinstance(transaction, str):
+            return transaction
+        if not isinstance(transaction, Transaction):
+            raise BadArgument(f"transaction must be a Transaction or its id, not {transaction!r}")
+        if (
+            transaction.protocol is not self._protocol
+            or not transaction.protocol.is_stomp_connected
+        ):
+            raise ConnectionLost(
+                f"transaction {transaction.id} began on a connection that is gone; "
+                "the broker rolled it back"
+            )
+        if transaction.state != "open":
+            raise BadArgument(f"transaction {transaction.id} is already {transaction.state}")
+        return transaction.id
+
+    def begin(self, *, receipt: bool = True) -> Deferred[Transaction]:
+        """
+        Begin a transaction on the current connection.
+
+        @return: a L{Deferred} firing with the L{Transaction} once the
+            broker has confirmed it (or once written, without C{receipt});
+            pass it to L{send}, L{ack}, L{nack}, L{commit} and L{abort}.
+        """
+        try:
+            protocol = self._connected_protocol()
+        except NotConnected as error:
+            return fail(error)
+        transaction = Transaction(f"tx-{next(self._transaction_ids)}", protocol)
+        begun = self._request(Frame("BEGIN", {"transaction": transaction.id}), receipt, protocol)
+        return begun.addCallback(lambda _: transaction)
+
+    def commit(
+        self, transaction: Transaction | str, *, receipt: bool = True
+    ) -> Deferred[Frame | None]:
+        """
+        Commit C{transaction}: the broker acts on its frames now.
+        """
+        return self._end_transaction("COMMIT", transaction, receipt)
+
+    def abort(
+        self, transaction: Transaction | str, *, receipt: bool = True
+    ) -> Deferred[Frame | None]:
+        """
+        Abort C{transaction}: the broker forgets its frames.
+        """
+        return self._end_transaction("ABORT", transaction, receipt)
+
+    def _end_transaction(
+        self, command: str, transaction: Transaction | str, receipt: bool
+    ) -> Deferred[Frame | None]:
+        try:
+            transaction_id = self._transaction_id(transaction)
+        except ConnectionLost as error:
+            return fail(error)
+        if isinstance(transaction, Transaction):
+            transaction.state = "committed" if command == "COMMIT" else "aborted"
+        return self._request(Frame(command, {"transaction": transaction_id}), receipt)
+
+    # --- leaving ------------------------------------------------------------
+
+    def disconnect(self) -> Deferred[None]:
+        """
+        Leave gracefully: send C{DISCONNECT} with a receipt, wait for it
+        (at most C{disconnect_timeout} seconds), then close the
+        connection.  Nothing can be sent afterwards.
+
+        @return: a L{Deferred} that fires once the connection is closed.
+        """
+        leaving = self._closed
+        self._closed = True
+        self._reconnector.stop()
+        self._fail_connected_waiters(ClientClosed("disconnect() was called"))
+        protocol = self._protocol
+        if protocol is None:
+            return succeed(None)
+        closed: Deferred[None] = Deferred()
+        self._disconnected_waiters.append(closed)
+        if leaving:
+            return closed
+        if not protocol.is_stomp_connected:
+            protocol.close()
+        elif self._dispatching:
+            self._goodbye_pending = protocol
+        else:
+            self._say_goodbye(protocol)
+        return closed
+
+    def _say_goodbye(self, protocol: StompProtocol) -> None:
+        # Messages whose callbacks are still running get their automatic
+        # ACK (or NACK) first, within the same time bound, so that a
+        # graceful exit does not make the broker redeliver work already
+        # done.
+        deadline = self._clock.seconds() + self._disconnect_timeout
+
+        def goodbye(result: object = None) -> None:
+            if self._goodbye_sent:
+                return
+            if timer.active():
+                timer.cancel()
+            self._goodbye_sent = True
+            if not protocol.is_stomp_connected:
+                protocol.close()
+                return
+            sent = protocol.send_frame(Frame("DISCONNECT"), receipt=True)
+            remaining = max(0.0, deadline - self._clock.seconds())
+            sent.addTimeout(remaining, self._clock)
+            sent.addBoth(lambda _: protocol.close())
+
+        timer = self._clock.callLater(self._disconnect_timeout, goodbye)
+        if self._settling:
+            DeferredList(list(self._settling)).addBoth(goodbye)
+        else:
+            goodbye()
+
+
+def connect(
+    host: str,
+    port: int | None = None,
+    ssl: bool = False,
+    destination: str | None = None,
+    ack: AckMode | Literal[0] = None,
+    connect_headers: HeaderValues | None = None,
+    subscribe_headers: HeaderValues | None = None,
+    *,
+    reactor: IReactorCore | None = None,
+    **options: Any,
+) -> StompClient:
+    """
+    Connect to a STOMP broker, as AnyEvent::STOMP's C{connect} does: the
+    client is returned at once and connects in the background.
+
+    @param host: the broker's host name or address.
+    @param port: its port; 61613, or 61612 with C{ssl}.
+    @param ssl: connect over TLS, verifying the broker's certificate and
+        host name.
+    @param destination: if given, subscribe to it once connected.
+    @param ack: the acknowledgement policy of that subscription: C{None}
+        or C{0} for none, C{"auto"} or C{"manual"}.
+    @param connect_headers: extra C{CONNECT} headers.
+    @param subscribe_headers: extra C{SUBSCRIBE} headers for
+        C{destination}.
+    @param reactor: the reactor to use; the global one if omitted.
+    @param options: passed to L{StompClient}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    if not isinstance(host, str) or not host:
+        raise BadArgument(f"host must be a non-empty str, not {host!r}")
+    if port is None:
+        port = 61612 if ssl else 61613
+    ack_mode = _ack_mode(ack)
+    from .endpoints import client_endpoint
+
+    endpoint = client_endpoint(reactor, host, port, ssl=ssl)
+    client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)  # type: ignore[arg-type]
+    if destination is not None:
+        sub_headers = _headers(subscribe_headers, "subscribe_headers")
+        client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
+    client.start()
+    return client

@@ -1,0 +1,191 @@
+"""
+The reconnect loop: one connection attempt at a time over an endpoint,
+back-off between failures, failover between brokers, and a clear end when
+the policy says to give up.
+
+Twisted's L{ClientService<twisted.application.internet.ClientService>}
+does much of this, but its retry policy cannot stop it (stopping from the
+policy re-enters its state machine), it counts a connection that was lost
+after working as a failed attempt, and it hands the protocol over behind a
+proxy.  The client needs the opposite on each point, and the loop is short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IProtocolFactory, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from .failover import FailoverEndpoint, ReconnectPolicy
+
+__all__ = ["Reconnector"]
+
+
+class Reconnector:
+    """
+    Keeps a client connected.
+
+    The client tells it what happened: L{handshake_failed} when a
+    connection ends before CONNECTED, L{connected} when CONNECTED arrives,
+    L{lost} when an established connection ends.  It decides when to try
+    again, where, and when to give up.
+
+    @ivar failures: consecutive failed attempts since the last CONNECTED.
+    @ivar last_error: what went wrong last, for messages.
+    """
+
+    _log = Logger()
+
+    def __init__(
+        self,
+        endpoint: FailoverEndpoint,
+        factory: IProtocolFactory,
+        clock: IReactorTime,
+        policy: ReconnectPolicy | None,
+        *,
+        before_attempt: Callable[[str], None],
+        attempt_failed: Callable[[str], None],
+        gave_up: Callable[[str], None],
+    ) -> None:
+        """
+        @param endpoint: the brokers to connect to.
+        @param factory: builds the protocol of each connection.
+        @param clock: schedules the retries.
+        @param policy: the back-off; C{None} for a single attempt and no
+            reconnection.
+        @param before_attempt: called with the broker's name before each
+            attempt.
+        @param attempt_failed: called with a message after each failed
+            attempt.
+        @param gave_up: called once with the reason when the loop ends
+            without the client asking.
+        """
+        self._endpoint = endpoint
+        self._factory = factory
+        self._clock = clock
+        self._policy = policy
+        self._before_attempt = before_attempt
+        self._attempt_failed = attempt_failed
+        self._gave_up = gave_up
+        self._attempt: Deferred[Any] | None = None
+        self._retry: IDelayedCall | None = None
+        self._running = False
+        self._refused = False
+        self.failures = 0
+        self.last_error = ""
+
+    @property
+    def running(self) -> bool:
+        """
+        Whether the loop is trying to keep the client connected.
+        """
+        return self._running
+
+    def start(self) -> None:
+        """
+        Make the first attempt now.
+        """
+        if self._running:
+            return
+        self._running = True
+        self.failures = 0
+        self._connect()
+
+    def stop(self) -> None:
+        """
+        Stop trying: cancel a pending attempt or retry.  An established
+        connection is the client's to close.
+        """
+        self._running = False
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.cancel()
+
+    def _connect(self) -> None:
+        self._retry = None
+        name = self._endpoint.current_name
+        self._before_attempt(name)
+        attempt = self._endpoint.connect(self._factory)
+        self._attempt = attempt
+        attempt.addCallbacks(self._transport_connected, self._transport_failed, errbackArgs=(name,))
+
+    def _transport_connected(self, protocol: object) -> None:
+        self._attempt = None
+
+    def _transport_failed(self, failure: Failure, name: str) -> None:
+        if self._attempt is None:
+            return  # cancelled by stop()
+        self._attempt = None
+        self._failed(f"could not connect to {name}: {failure.getErrorMessage()}")
+
+    def handshake_failed(self, message: str, refused: bool) -> None:
+        """
+        A connection ended before CONNECTED.
+
+        @param refused: the broker answered CONNECT with ERROR (bad
+            credentials, an unknown virtual host): retrying at once would
+            only be refused again, so the wait is at least the policy's
+            C{refused_delay}.
+        """
+        self._refused = refused
+        self._failed(message)
+
+    def connected(self) -> None:
+        """
+        CONNECTED arrived: the next loss starts counting afresh.
+        """
+        self.failures = 0
+        self._refused = False
+        self.last_error = ""
+
+    def lost(self, message: str) -> None:
+        """
+        An established connection ended: try again, at the next broker.
+        """
+        self.last_error = message
+        if self._running:
+            self._endpoint.advance()
+            self._schedule(1)
+
+    def _failed(self, message: str) -> None:
+        self.failures += 1
+        self.last_error = message
+        self._log.warn("{message}", message=message)
+        self._attempt_failed(message)
+        if not self._running:
+            return
+        self._endpoint.advance()
+        policy = self._policy
+        if policy is None:
+            self._give_up(message)
+        elif policy.max_attempts is not None and self.failures >= policy.max_attempts:
+            self._give_up(f"gave up after {self.failures} failed attempts; last: {message}")
+        else:
+            self._schedule(self.failures)
+
+    def _schedule(self, attempt: int) -> None:
+        policy = self._policy
+        if policy is None:
+            self._give_up(f"connection lost and reconnection is off: {self.last_error}")
+            return
+        delay = policy.delay(attempt)
+        if self._refused:
+            delay = max(delay, policy.refused_delay)
+        self._log.info(
+            "reconnecting to {broker} in {delay:.2f} s",
+            broker=self._endpoint.current_name,
+            delay=delay,
+        )
+        self._retry = self._clock.callLater(delay, self._connect)
+
+    def _give_up(self, reason: str) -> None:
+        self._running = False
+        self._log.error("{reason}", reason=reason)
+        self._gave_up(reason)
