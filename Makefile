@@ -1,0 +1,50 @@
+# The project's commands.  `make listen` and `make test` are the README's
+# quick start; both create .venv and install the project into it first.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DESTINATION ?= /queue/demo
+
+.PHONY: install listen demo-send test lint docs brokers clean
+
+# A normal (not editable) install: a default editable install hides
+# twisted/plugins/ from twistd.  Sources run from the work tree anyway,
+# since trial and the examples run from the top of it.
+install: $(VENV)/.deps
+	@$(PY) -m pip install -q --no-deps --force-reinstall . 2>&1 | grep -v -i -e warning -e "^ *return" || true
+	@$(PY) -c 'from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))'
+
+$(VENV)/.deps: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q '.[dev]'
+	touch $@
+
+brokers:
+	bash scripts/brokers start
+
+# The main job: a listener on $(DESTINATION) of the local RabbitMQ.
+# Messages go to standard output, twistd's log to standard error.
+listen: install
+	bash scripts/brokers start rabbitmq
+	$(VENV)/bin/twistd --nodaemon --pidfile= --logfile=/dev/stderr \
+	    stomp-listen --destination $(DESTINATION)
+
+demo-send: install
+	$(PY) scripts/demo_send.py --destination $(DESTINATION)
+
+# The whole test suite, brokers included.
+test: install
+	bash scripts/brokers start
+	bash scripts/test
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+docs: install
+	$(PY) -m sphinx -q -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf build docs/_build _trial_temp* *.egg-info
