@@ -26,8 +26,8 @@ brokers:
 # The main job: a listener on $(DESTINATION) of the local RabbitMQ.
 # Messages go to standard output, twistd's log to standard error.
 listen: install
-	bash scripts/brokers start rabbitmq
-	$(VENV)/bin/twistd --nodaemon --pidfile= --logfile=/dev/stderr \
+	@bash scripts/brokers start rabbitmq
+	@$(VENV)/bin/twistd --nodaemon --pidfile= --logfile=/dev/stderr \
 	    stomp-listen --destination $(DESTINATION)
 
 demo-send: install
