@@ -9,9 +9,9 @@ broker's receipts.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from twisted.internet.defer import Deferred, DeferredList, fail, succeed
 from twisted.internet.error import ConnectionDone
@@ -20,6 +20,7 @@ from twisted.internet.protocol import ClientFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from .endpoints import TLSOptions, broker_endpoint, is_endpoint_description
 from .errors import (
     AckError,
     BadArgument,
@@ -31,14 +32,17 @@ from .errors import (
     RemoteProtocolError,
     StompError,
 )
-from .failover import DEFAULT_RECONNECT, FailoverEndpoint, ReconnectPolicy
+from .failover import (
+    DEFAULT_RECONNECT,
+    BrokerAddress,
+    FailoverEndpoint,
+    ReconnectPolicy,
+    parse_failover_uri,
+)
 from .frame import VERSIONS, Frame, FrameLimits
 from .observers import CallbackHandle, Observers
 from .protocol import StompProtocol
 from .reconnect import Reconnector
-
-if TYPE_CHECKING:
-    from twisted.internet.interfaces import IReactorCore
 
 __all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
 
@@ -904,7 +908,7 @@ class StompClient(ClientFactory):
 
 
 def connect(
-    host: str,
+    host: str | Sequence[tuple[str, int] | BrokerAddress],
     port: int | None = None,
     ssl: bool = False,
     destination: str | None = None,
@@ -912,15 +916,23 @@ def connect(
     connect_headers: HeaderValues | None = None,
     subscribe_headers: HeaderValues | None = None,
     *,
-    reactor: IReactorCore | None = None,
+    reactor: Any = None,
+    tls: TLSOptions | None = None,
     **options: Any,
 ) -> StompClient:
     """
     Connect to a STOMP broker, as AnyEvent::STOMP's C{connect} does: the
-    client is returned at once and connects in the background.
+    client is returned at once and connects in the background, and keeps
+    reconnecting after failures and losses (see C{reconnect}).
 
-    @param host: the broker's host name or address.
-    @param port: its port; 61613, or 61612 with C{ssl}.
+    @param host: the broker's host name or address; or a list of
+        C{(host, port)} pairs (or L{BrokerAddress}es) to fail over
+        between; or an ActiveMQ-style URI,
+        C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false},
+        whose options set the reconnect policy; or a Twisted endpoint
+        description string such as C{"tls:host=h:port=61612"}.
+    @param port: the port of a single C{host}; 61613, or 61612 with
+        C{ssl}.
     @param ssl: connect over TLS, verifying the broker's certificate and
         host name.
     @param destination: if given, subscribe to it once connected.
@@ -930,23 +942,59 @@ def connect(
     @param subscribe_headers: extra C{SUBSCRIBE} headers for
         C{destination}.
     @param reactor: the reactor to use; the global one if omitted.
-    @param options: passed to L{StompClient}.
+    @param tls: TLS settings (a private CA, a client certificate, ...)
+        for C{ssl} connections.
+    @param options: passed to L{StompClient} (C{reconnect},
+        C{receipt_timeout}, ...); a C{reconnect} given here overrides a
+        failover URI's options.
     """
     if reactor is None:
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    if not isinstance(host, str) or not host:
-        raise BadArgument(f"host must be a non-empty str, not {host!r}")
-    if port is None:
-        port = 61612 if ssl else 61613
     ack_mode = _ack_mode(ack)
-    from .endpoints import client_endpoint
-
-    endpoint = client_endpoint(reactor, host, port, ssl=ssl)
-    client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)  # type: ignore[arg-type]
+    if tls is not None and not isinstance(tls, TLSOptions):
+        raise BadArgument(f"tls must be a TLSOptions, not {tls!r}")
+    brokers: list[BrokerAddress | str]
+    if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
+        addresses, policy = parse_failover_uri(host)
+        brokers = list(addresses)
+        options.setdefault("reconnect", policy)
+    elif isinstance(host, str) and is_endpoint_description(host):
+        brokers = [host]
+    elif isinstance(host, str):
+        if not host:
+            raise BadArgument("host must not be empty")
+        brokers = [
+            BrokerAddress(host, port if port is not None else (61612 if ssl else 61613), ssl)
+        ]
+    elif isinstance(host, Sequence) and host:
+        brokers = [_broker_address(item, ssl) for item in host]
+    else:
+        raise BadArgument(
+            f"host must be a host name, a list of (host, port) or a URI, not {host!r}"
+        )
+    reconnect = options.get("reconnect", DEFAULT_RECONNECT)
+    endpoint = broker_endpoint(
+        reactor, brokers, tls=tls, randomize=bool(reconnect is not None and reconnect.randomize)
+    )
+    client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
     if destination is not None:
         sub_headers = _headers(subscribe_headers, "subscribe_headers")
         client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
     client.start()
     return client
+
+
+def _broker_address(item: object, ssl: bool) -> BrokerAddress:
+    if isinstance(item, BrokerAddress):
+        return item
+    if (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and item[0]
+        and isinstance(item[1], int)
+    ):
+        return BrokerAddress(item[0], item[1], ssl)
+    raise BadArgument(f"a broker is a (host, port) pair or a BrokerAddress, not {item!r}")

@@ -1762,7 +1762,9 @@ class ConnectFunctionTests(ClientTestCase):
         super().setUp()
         self.endpoint_calls: list[tuple[object, str, int, bool]] = []
 
-        def client_endpoint(reactor: object, host: str, port: int, *, ssl: bool = False) -> Any:
+        def client_endpoint(
+            reactor: object, host: str, port: int, *, ssl: bool = False, tls: object = None
+        ) -> Any:
             self.endpoint_calls.append((reactor, host, port, ssl))
             return self.endpoint
 
