@@ -27,8 +27,10 @@ from .errors import (
     BrokerError,
     ClientClosed,
     ConnectionLost,
+    HeartbeatTimeout,
     LocalProtocolError,
     NotConnected,
+    OutboxFull,
     RemoteProtocolError,
     StompError,
 )
@@ -40,7 +42,9 @@ from .failover import (
     parse_failover_uri,
 )
 from .frame import VERSIONS, Frame, FrameLimits
+from .heartbeat import DEFAULT_TOLERANCE, check_tolerance, format_heartbeat, parse_offer
 from .observers import CallbackHandle, Observers
+from .outbox import Outbox, OutboxEntry, OutboxPolicy
 from .protocol import StompProtocol
 from .reconnect import Reconnector
 
@@ -198,6 +202,10 @@ class StompClient(ClientFactory):
         receipt_timeout: float | None = None,
         disconnect_timeout: float = 10.0,
         limits: FrameLimits | None = None,
+        heartbeat: tuple[int, int] = (0, 0),
+        heartbeat_tolerance: float = DEFAULT_TOLERANCE,
+        outbox: OutboxPolicy | None = None,
+        max_in_flight: int = 1000,
     ) -> None:
         """
         @param endpoint: where to connect: one endpoint, or a
@@ -219,6 +227,37 @@ class StompClient(ClientFactory):
         @param disconnect_timeout: seconds L{disconnect} waits for the
             broker's receipt before closing anyway.
         @param limits: bounds on received frames.
+        @param outbox: keep messages sent with L{send} until the broker
+            confirms them, and send them again after a reconnection
+            (at-least-once: a message whose receipt was lost may arrive
+            twice), within these bounds; while disconnected, L{send} then
+            queues instead of failing.  C{None} (the default): a send
+            while disconnected fails at once with L{NotConnected}, and one
+            in flight when the connection is lost fails with
+            L{ConnectionLost}.
+        @param max_in_flight: how many received messages may have
+            callbacks still running (Deferreds not yet fired) before the
+            client stops reading from the connection; it reads again once
+            half of them are done.  This keeps a slow consumer's memory
+            flat; the broker's own prefetch (C{prefetch-count} on
+            RabbitMQ, C{activemq.prefetchSize} on ActiveMQ, as SUBSCRIBE
+            headers) bounds what it sends ahead.
+        @param heartbeat: the heart-beats to offer in C{CONNECT}, as
+            C{(cx, cy)} in milliseconds: the smallest interval at which the
+            client can send, and the interval at which it wants to hear
+            from the broker; C{0} for none (the default, C{(0, 0)}, asks
+            for no heart-beats).  The broker's C{CONNECTED} settles the
+            actual intervals (see L{stomp_twisted.heartbeat}).  A
+            C{heart-beat} in C{connect_headers} replaces this offer.
+        @param heartbeat_tolerance: how many of the broker's heart-beat
+            intervals may pass without anything received before the
+            broker is presumed dead: the connection is then closed with
+            L{HeartbeatTimeout<stomp_twisted.errors.HeartbeatTimeout>}
+            and, as after any lost connection, re-established; at least
+            C{1}.  The default, C{3}, allows for ActiveMQ, whose gaps
+            between heart-beats reach two intervals.
+        @raise BadArgument: for a malformed C{heartbeat} (or C{heart-beat}
+            header) or C{heartbeat_tolerance}, among others.
         """
         offered = list(versions)
         for version in offered:
@@ -228,13 +267,17 @@ class StompClient(ClientFactory):
             raise BadArgument("versions must offer at least one STOMP version")
         if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
             raise BadArgument(f"reconnect must be a ReconnectPolicy or None, not {reconnect!r}")
-        headers = {"accept-version": ",".join(offered), "host": vhost, "heart-beat": "0,0"}
+        headers = {"accept-version": ",".join(offered), "host": vhost}
+        headers["heart-beat"] = format_heartbeat(heartbeat)
         if login is not None:
             headers["login"] = login
         if passcode is not None:
             headers["passcode"] = passcode
         headers.update(_headers(connect_headers, "connect_headers"))
         self._connect_headers = headers
+        # connect_headers may replace the offer: check the one to be sent.
+        parse_offer(headers["heart-beat"])
+        self._heartbeat_tolerance = check_tolerance(heartbeat_tolerance)
         if not isinstance(endpoint, FailoverEndpoint):
             endpoint = FailoverEndpoint([endpoint], [_endpoint_name(endpoint)])
         self._clock = reactor
@@ -260,6 +303,9 @@ class StompClient(ClientFactory):
         self._queued_subscribes: dict[str, tuple[Deferred[Frame | None], bool]] = {}
         self._transaction_ids = itertools.count(1)
         self._unacked: dict[str, _Delivery] = {}
+        # ACKs and NACKs sent in a transaction, by transaction id: ABORT
+        # makes their messages unacknowledged again.
+        self._settled_in: dict[str, dict[str, _Delivery]] = {}
         self._closed = False
         self._gave_up: NotConnected | None = None
         self._loss_reported = False
@@ -270,6 +316,11 @@ class StompClient(ClientFactory):
         self._goodbye_pending: StompProtocol | None = None
         self._dispatching = 0
         self._settling: set[Deferred[None]] = set()
+        if max_in_flight < 1:
+            raise BadArgument("max_in_flight must be at least 1")
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+        self._outbox = Outbox(outbox) if outbox is not None else None
         self._handshake_timers: dict[StompProtocol, IDelayedCall] = {}
 
     # --- connection ---------------------------------------------------------
@@ -278,7 +329,13 @@ class StompClient(ClientFactory):
         """
         A L{StompProtocol} for a new connection, reporting to this client.
         """
-        return StompProtocol(self, Frame("CONNECT", self._connect_headers), self.limits)
+        return StompProtocol(
+            self,
+            Frame("CONNECT", self._connect_headers),
+            self.limits,
+            clock=self._clock,
+            heartbeat_tolerance=self._heartbeat_tolerance,
+        )
 
     def start(self) -> None:
         """
@@ -303,6 +360,8 @@ class StompClient(ClientFactory):
             self._observers.fire("disconnect", self, reason)
 
     def _fail_connected_waiters(self, error: Exception) -> None:
+        if self._outbox is not None:
+            self._outbox.fail_queued(error)
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             waiter.errback(error)
@@ -383,6 +442,9 @@ class StompClient(ClientFactory):
                     _log.error("cannot re-subscribe {sub}: {error}", sub=subscription, error=error)
             if subscribed is not None:
                 written.chainDeferred(subscribed)
+        if self._outbox is not None:
+            for entry in self._outbox.take_queued():
+                self._transmit(entry)
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             waiter.callback(self)
@@ -405,10 +467,14 @@ class StompClient(ClientFactory):
             self._protocol = None
         for key in [k for k, d in self._unacked.items() if d.protocol is protocol]:
             del self._unacked[key]
+        for tx_id, settled in list(self._settled_in.items()):
+            if any(d.protocol is protocol for d in settled.values()):
+                del self._settled_in[tx_id]
         why = str(error) if error is not None else reason.getErrorMessage()
         established = protocol.version is not None
         unexpected = not self._closed and not isinstance(reason.value, ConnectionDone)
-        if isinstance(error, RemoteProtocolError) or (established and error is None and unexpected):
+        peer_failed = isinstance(error, (RemoteProtocolError, HeartbeatTimeout))
+        if peer_failed or (established and error is None and unexpected):
             self._observers.fire("io_error", self, why)
         if established:
             self._observers.fire("disconnect", self, why)
@@ -512,7 +578,53 @@ class StompClient(ClientFactory):
                 frame_headers["transaction"] = self._transaction_id(transaction)
             except ConnectionLost as error:
                 return fail(error)
+        if self._outbox is not None and transaction is None:
+            return self._send_kept(Frame("SEND", frame_headers, _body_bytes(body)), receipt)
         return self.send_frame("SEND", _body_bytes(body), frame_headers, receipt=receipt)
+
+    def _send_kept(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
+        # With an outbox: queue while disconnected, and send again what a
+        # lost connection left unconfirmed.
+        assert self._outbox is not None
+        if self._closed:
+            raise ClientClosed("this client was disconnected; nothing can be sent")
+        if self._gave_up is not None:
+            return fail(self._gave_up)
+        try:
+            entry = self._outbox.admit(frame, receipt)
+        except OutboxFull as error:
+            return fail(error)
+        if self.is_connected:
+            self._transmit(entry)
+        else:
+            self._outbox.queue(entry)
+        return entry.result
+
+    def _transmit(self, entry: OutboxEntry) -> None:
+        assert self._outbox is not None and self._protocol is not None
+        outbox = self._outbox
+        entry.attempts += 1
+        try:
+            written = self._request(entry.frame, entry.receipt, self._protocol)
+        except LocalProtocolError as error:
+            outbox.release(entry)
+            entry.result.errback(error)
+            return
+
+        def confirmed(result: Frame | None) -> None:
+            outbox.release(entry)
+            entry.result.callback(result)
+
+        def failed(failure: Failure) -> None:
+            if isinstance(failure.value, ConnectionLost) and not self._closed and not self._gave_up:
+                # Its connection died before the receipt came: send it
+                # again on the next one.
+                outbox.queue(entry)
+                return
+            outbox.release(entry)
+            entry.result.errback(failure)
+
+        written.addCallbacks(confirmed, failed)
 
     def send_frame(
         self,
@@ -646,19 +758,47 @@ class StompClient(ClientFactory):
         finally:
             self._dispatching -= 1
         outcomes = [_as_deferred(result) for result in results]
-        if subscription is not None and subscription.ack == "auto" and key is not None:
-            settle: Deferred[None] = DeferredList(outcomes, consumeErrors=True).addCallback(
-                self._auto_settle, key, protocol
-            )
-            if not settle.called:
-                self._settling.add(settle)
-                settle.addBoth(self._settled, settle)
-        else:
+        auto = subscription is not None and subscription.ack == "auto" and key is not None
+        if not auto:
             for outcome in outcomes:
                 outcome.addErrback(_log_failure, "MESSAGE callback failed")
+        finished: Deferred[Any] = DeferredList(outcomes, consumeErrors=True)
+        running = not finished.called
+        if running:
+            self._message_started(protocol)
+        if auto:
+            assert key is not None
+            finished.addCallback(self._auto_settle, key, protocol)
+        if running:
+            finished.addBoth(self._message_done, protocol)
+            if auto:
+                self._settling.add(finished)
+                finished.addBoth(self._settled, finished)
         leaving, self._goodbye_pending = self._goodbye_pending, None
         if leaving is not None and not self._dispatching:
             self._say_goodbye(leaving)
+
+    def _message_started(self, protocol: StompProtocol) -> None:
+        # Flow control: past max_in_flight messages whose callbacks are
+        # still running, stop reading, so a slow consumer's memory stays
+        # flat; the broker's prefetch holds the rest back.
+        self._in_flight += 1
+        if self._in_flight >= self._max_in_flight and not protocol.paused:
+            _log.info(
+                "{count} messages in flight: pausing reading until half are done",
+                count=self._in_flight,
+            )
+            protocol.pauseProducing()
+
+    def _message_done(self, result: object, protocol: StompProtocol) -> object:
+        self._in_flight -= 1
+        if (
+            protocol.paused
+            and self._in_flight <= self._max_in_flight // 2
+            and protocol.is_stomp_connected
+        ):
+            protocol.resumeProducing()
+        return result
 
     def _settled(self, result: object, settle: Deferred[None]) -> object:
         self._settling.discard(settle)
@@ -785,6 +925,7 @@ class StompClient(ClientFactory):
             headers = {"message-id": key}
         if transaction is not None:
             headers["transaction"] = transaction
+            self._settled_in.setdefault(transaction, {})[key] = delivery
         del self._unacked[key]
         return self._request(Frame(command, headers), receipt, protocol)
 
@@ -848,6 +989,13 @@ class StompClient(ClientFactory):
             return fail(error)
         if isinstance(transaction, Transaction):
             transaction.state = "committed" if command == "COMMIT" else "aborted"
+        settled = self._settled_in.pop(transaction_id, {})
+        if command == "ABORT":
+            # The broker rolls back the transaction's ACKs and NACKs: their
+            # messages may be acknowledged again on this connection.
+            for key, delivery in settled.items():
+                if delivery.protocol.is_stomp_connected:
+                    self._unacked.setdefault(key, delivery)
         return self._request(Frame(command, {"transaction": transaction_id}), receipt)
 
     # --- leaving ------------------------------------------------------------
@@ -896,6 +1044,9 @@ class StompClient(ClientFactory):
                 protocol.close()
                 return
             sent = protocol.send_frame(Frame("DISCONNECT"), receipt=True)
+            if protocol.paused:
+                # The RECEIPT must be read, past any unread messages.
+                protocol.resumeProducing()
             remaining = max(0.0, deadline - self._clock.seconds())
             sent.addTimeout(remaining, self._clock)
             sent.addBoth(lambda _: protocol.close())

@@ -106,6 +106,15 @@ class ConnectionLost(StompError):
     """
 
 
+class HeartbeatTimeout(ConnectionLost):
+    """
+    The broker sent nothing, not even a heart-beat, for longer than the
+    negotiated interval times the client's tolerance: it is presumed dead
+    and the connection was closed (the client reconnects as after any
+    lost connection).
+    """
+
+
 class NotConnected(StompError):
     """
     The client has no STOMP connection to send on right now.
@@ -131,4 +140,11 @@ class AckError(LocalProtocolError):
     An acknowledgement that cannot be sent: the message came through an
     earlier connection, belongs to a subscription that does not take
     acknowledgements, or is unknown.
+    """
+
+
+class OutboxFull(StompError):
+    """
+    The outbox already holds as many unconfirmed messages (or bytes) as
+    its policy allows; the message was not taken.
     """

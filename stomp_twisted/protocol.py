@@ -5,7 +5,11 @@ L{StompProtocol} turns bytes into frames with the codec in
 L{stomp_twisted.frame}, performs the CONNECT/CONNECTED handshake, and keeps
 the receipts of its own connection: each request made with a receipt gets a
 L{Deferred} that the broker's C{RECEIPT} fires, that an C{ERROR} naming the
-receipt fails, and that the loss of the connection fails.  Everything else
+receipt fails, and that the loss of the connection fails.  It also keeps
+the heart-beats negotiated in the handshake (L{stomp_twisted.heartbeat}):
+an EOL whenever it has written nothing for the send interval, and the
+connection closed with L{HeartbeatTimeout<stomp_twisted.errors.HeartbeatTimeout>}
+when the broker has sent nothing for too long.  Everything else
 (subscriptions, observers, reconnection) lives in the layers above, which
 see this protocol through the L{ConnectionHandler} interface.
 """
@@ -16,12 +20,20 @@ import itertools
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
-from .errors import BrokerError, ConnectionLost, RemoteProtocolError, StompError
+from .errors import (
+    BadArgument,
+    BrokerError,
+    ConnectionLost,
+    HeartbeatTimeout,
+    RemoteProtocolError,
+    StompError,
+)
 from .frame import (
     HEARTBEAT,
     NEED_DATA,
@@ -31,6 +43,14 @@ from .frame import (
     FrameDecoder,
     FrameLimits,
     serialize_frame,
+)
+from .heartbeat import (
+    DEFAULT_TOLERANCE,
+    HeartbeatIntervals,
+    HeartbeatMonitor,
+    check_tolerance,
+    negotiate,
+    parse_offer,
 )
 
 __all__ = ["ConnectionHandler", "StompProtocol"]
@@ -86,6 +106,9 @@ class StompProtocol(LineReceiver):
 
     @ivar version: the negotiated STOMP version, C{None} before CONNECTED.
     @ivar connected_frame: the broker's CONNECTED frame, once received.
+    @ivar heartbeat: the negotiated heart-beat intervals (C{send},
+        C{receive}, in milliseconds, C{0} for none), C{None} before
+        CONNECTED.
     """
 
     delimiter = b"\n"
@@ -96,18 +119,34 @@ class StompProtocol(LineReceiver):
         handler: ConnectionHandler,
         connect_frame: Frame,
         limits: FrameLimits | None = None,
+        *,
+        clock: IReactorTime | None = None,
+        heartbeat_tolerance: float = DEFAULT_TOLERANCE,
     ) -> None:
         """
         @param handler: told of everything that happens on this connection.
         @param connect_frame: the C{CONNECT} (or C{STOMP}) frame to send
             once connected; its C{accept-version} header lists the versions
-            this side accepts (C{1.0} if absent, as in STOMP 1.0).
+            this side accepts (C{1.0} if absent, as in STOMP 1.0), its
+            C{heart-beat} header the heart-beats it offers (none if absent).
         @param limits: bounds on received frames.
+        @param clock: runs the heart-beat timers; required if
+            C{connect_frame} offers heart-beats.
+        @param heartbeat_tolerance: how many receive intervals of silence
+            make the broker dead.
+        @raise BadArgument: for a malformed C{heart-beat} header, a
+            heart-beat offer without a clock, or a bad tolerance.
         """
         self._handler = handler
         self._connect_frame = connect_frame
         accepted = connect_frame.headers.get("accept-version", "1.0")
         self._accepted_versions = [v.strip() for v in accepted.split(",") if v.strip()]
+        self._heartbeat_offer = parse_offer(connect_frame.headers.get("heart-beat"))
+        if self._heartbeat_offer != (0, 0) and clock is None:
+            raise BadArgument("a CONNECT frame offering heart-beats needs a clock")
+        self._clock = clock
+        self._heartbeat_tolerance = check_tolerance(heartbeat_tolerance)
+        self._heartbeats: HeartbeatMonitor | None = None
         self._decoder = FrameDecoder("1.0", limits, commands=SERVER_COMMANDS)
         self._receipt_ids = itertools.count(1)
         self._receipts: dict[str, Deferred[Frame]] = {}
@@ -115,6 +154,7 @@ class StompProtocol(LineReceiver):
         self._closing = False
         self.version: str | None = None
         self.connected_frame: Frame | None = None
+        self.heartbeat: HeartbeatIntervals | None = None
 
     # --- Twisted's side -------------------------------------------------------
 
@@ -124,6 +164,9 @@ class StompProtocol(LineReceiver):
         self._handler.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:
+        if data and self._heartbeats is not None:
+            # Any byte shows the broker alive, not only heart-beat EOLs.
+            self._heartbeats.received()
         self._decoder.receive_data(data)
         decoder = self._decoder
         while not self.paused and not self._closing:
@@ -143,6 +186,7 @@ class StompProtocol(LineReceiver):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closing = True
+        self._stop_heartbeats()
         error = self._error
         lost = ConnectionLost(
             f"connection lost before the broker answered: {error or reason.getErrorMessage()}"
@@ -172,12 +216,26 @@ class StompProtocol(LineReceiver):
             self._log.warn("closing STOMP connection: {error}", error=error)
             self._error = error
         self._closing = True
+        self._stop_heartbeats()
         if self.transport is not None:
             self.transport.loseConnection()
+
+    def pauseProducing(self) -> None:
+        # Silence while this side does not read says nothing of the broker.
+        if self._heartbeats is not None:
+            self._heartbeats.pause_receiving()
+        super().pauseProducing()  # type: ignore[no-untyped-call]
+
+    def resumeProducing(self) -> None:
+        if self._heartbeats is not None:
+            self._heartbeats.resume_receiving()
+        super().resumeProducing()  # type: ignore[no-untyped-call]
 
     def _write(self, data: bytes) -> None:
         assert self.transport is not None, "not connected"
         self.transport.write(data)
+        if self._heartbeats is not None:
+            self._heartbeats.wrote()
 
     def send_frame(self, frame: Frame, receipt: bool = False) -> Deferred[Frame | None]:
         """
@@ -256,10 +314,61 @@ class StompProtocol(LineReceiver):
                 )
             )
             return
+        try:
+            intervals = negotiate(self._heartbeat_offer, frame.headers.get("heart-beat"))
+        except RemoteProtocolError as error:
+            self._fail(error)
+            return
         self.version = version
         self._decoder.version = version
         self.connected_frame = frame
+        self.heartbeat = intervals
+        if intervals.send or intervals.receive:
+            assert self._clock is not None
+            self._heartbeats = HeartbeatMonitor(
+                self._clock,
+                intervals,
+                self._heartbeat_tolerance,
+                self._send_heartbeat,
+                self._peer_dead,
+            )
+            if self.paused:
+                self._heartbeats.pause_receiving()
+            self._heartbeats.start()
         self._handler.stomp_connected(self, frame)
+
+    # --- heart-beats --------------------------------------------------------
+
+    def _send_heartbeat(self) -> None:
+        if not self._closing and self.transport is not None:
+            self.transport.write(self.delimiter)
+
+    def _peer_dead(self, silence: float) -> None:
+        assert self.heartbeat is not None
+        error = HeartbeatTimeout(
+            f"nothing received from the broker for {silence:g} s (heart-beat interval "
+            f"{self.heartbeat.receive} ms x tolerance {self._heartbeat_tolerance:g}): "
+            "presumed dead"
+        )
+        self._log.warn("closing STOMP connection: {error}", error=error)
+        if self._error is None:
+            self._error = error
+        self._closing = True
+        self._stop_heartbeats()
+        # A dead peer may never read what is still buffered for it: do
+        # not wait for that to be flushed.
+        transport = self.transport
+        if transport is not None:
+            abort = getattr(transport, "abortConnection", None)
+            if abort is not None:
+                abort()
+            else:
+                transport.loseConnection()
+
+    def _stop_heartbeats(self) -> None:
+        monitor, self._heartbeats = self._heartbeats, None
+        if monitor is not None:
+            monitor.stop()
 
     def _fail(self, error: StompError) -> None:
         self._log.error("closing STOMP connection: {error}", error=error)
