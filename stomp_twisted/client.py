@@ -45,7 +45,7 @@ from .frame import VERSIONS, Frame, FrameLimits
 from .heartbeat import DEFAULT_TOLERANCE, check_tolerance, format_heartbeat, parse_offer
 from .observers import CallbackHandle, Observers
 from .outbox import Outbox, OutboxEntry, OutboxPolicy
-from .protocol import StompProtocol
+from .protocol import DEFAULT_SEND_BUFFER, StompProtocol
 from .reconnect import Reconnector
 
 __all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
@@ -206,6 +206,7 @@ class StompClient(ClientFactory):
         heartbeat_tolerance: float = DEFAULT_TOLERANCE,
         outbox: OutboxPolicy | None = None,
         max_in_flight: int = 1000,
+        max_send_buffer: int = DEFAULT_SEND_BUFFER,
     ) -> None:
         """
         @param endpoint: where to connect: one endpoint, or a
@@ -242,6 +243,12 @@ class StompClient(ClientFactory):
             flat; the broker's own prefetch (C{prefetch-count} on
             RabbitMQ, C{activemq.prefetchSize} on ActiveMQ, as SUBSCRIBE
             headers) bounds what it sends ahead.
+        @param max_send_buffer: outgoing flow control: how many bytes the
+            caller may send while the connection's send buffer is full
+            (the socket is slower than the sender) before L{send} raises
+            L{SendBufferFull}.  Meanwhile a send without a receipt fires
+            only once the buffer has drained, so a caller who waits on
+            each send is paced by the network.
         @param heartbeat: the heart-beats to offer in C{CONNECT}, as
             C{(cx, cy)} in milliseconds: the smallest interval at which the
             client can send, and the interval at which it wants to hear
@@ -319,6 +326,7 @@ class StompClient(ClientFactory):
         if max_in_flight < 1:
             raise BadArgument("max_in_flight must be at least 1")
         self._max_in_flight = max_in_flight
+        self._max_send_buffer = max_send_buffer
         self._in_flight = 0
         self._outbox = Outbox(outbox) if outbox is not None else None
         self._handshake_timers: dict[StompProtocol, IDelayedCall] = {}
@@ -334,6 +342,7 @@ class StompClient(ClientFactory):
             Frame("CONNECT", self._connect_headers),
             self.limits,
             clock=self._clock,
+            max_send_buffer=self._max_send_buffer,
             heartbeat_tolerance=self._heartbeat_tolerance,
         )
 
@@ -433,7 +442,7 @@ class StompClient(ClientFactory):
         for subscription in list(self._subscriptions.values()):
             subscribed, receipt = queued.get(subscription.id, (None, False))
             try:
-                written = self._write_subscribe(protocol, subscription, receipt)
+                written = self._write_subscribe(protocol, subscription, receipt, bounded=False)
             except LocalProtocolError as error:
                 # Representable only under another version than this one.
                 del self._subscriptions[subscription.id]
@@ -533,14 +542,22 @@ class StompClient(ClientFactory):
         return protocol
 
     def _request(
-        self, frame: Frame, receipt: bool, protocol: StompProtocol | None = None
+        self,
+        frame: Frame,
+        receipt: bool,
+        protocol: StompProtocol | None = None,
+        *,
+        bounded: bool = True,
     ) -> Deferred[Frame | None]:
+        # bounded=False for the client's own frames (automatic ACKs,
+        # re-subscriptions, the outbox): max_send_buffer is there to push
+        # back on a caller who sends faster than the socket, not on them.
         try:
             if protocol is None:
                 protocol = self._connected_protocol()
         except NotConnected as error:
             return fail(error)
-        deferred = protocol.send_frame(frame, receipt)
+        deferred = protocol.send_frame(frame, receipt, bounded=bounded)
         if receipt and self._receipt_timeout is not None:
             deferred.addTimeout(self._receipt_timeout, self._clock)
         return deferred
@@ -605,7 +622,7 @@ class StompClient(ClientFactory):
         outbox = self._outbox
         entry.attempts += 1
         try:
-            written = self._request(entry.frame, entry.receipt, self._protocol)
+            written = self._request(entry.frame, entry.receipt, self._protocol, bounded=False)
         except LocalProtocolError as error:
             outbox.release(entry)
             entry.result.errback(error)
@@ -696,7 +713,12 @@ class StompClient(ClientFactory):
         return written.addCallback(lambda _: subscription)
 
     def _write_subscribe(
-        self, protocol: StompProtocol, subscription: Subscription, receipt: bool
+        self,
+        protocol: StompProtocol,
+        subscription: Subscription,
+        receipt: bool,
+        *,
+        bounded: bool = True,
     ) -> Deferred[Frame | None]:
         headers = dict(subscription.headers)
         headers["destination"] = subscription.destination
@@ -705,7 +727,7 @@ class StompClient(ClientFactory):
             headers["ack"] = "auto"
         else:
             headers["ack"] = "client" if protocol.version == "1.0" else "client-individual"
-        return self._request(Frame("SUBSCRIBE", headers), receipt, protocol)
+        return self._request(Frame("SUBSCRIBE", headers), receipt, protocol, bounded=bounded)
 
     def unsubscribe(
         self, subscription: Subscription | str, *, receipt: bool = True
@@ -833,7 +855,7 @@ class StompClient(ClientFactory):
             # the broker redelivers it on the next connection.
             return
         command = "NACK" if failures else "ACK"
-        settled = self._settle_one(command, delivery, key, None, receipt=False)
+        settled = self._settle_one(command, delivery, key, None, receipt=False, bounded=False)
         settled.addErrback(_log_failure, f"automatic {command} failed")
 
     # --- acknowledgement ----------------------------------------------------
@@ -914,6 +936,8 @@ class StompClient(ClientFactory):
         key: str,
         transaction: str | None,
         receipt: bool,
+        *,
+        bounded: bool = True,
     ) -> Deferred[Frame | None]:
         protocol = delivery.protocol
         headers: dict[str, str]
@@ -925,9 +949,13 @@ class StompClient(ClientFactory):
             headers = {"message-id": key}
         if transaction is not None:
             headers["transaction"] = transaction
+        # Written first: if it cannot be (SendBufferFull), the message
+        # still awaits its acknowledgement.
+        written = self._request(Frame(command, headers), receipt, protocol, bounded=bounded)
+        if transaction is not None:
             self._settled_in.setdefault(transaction, {})[key] = delivery
         del self._unacked[key]
-        return self._request(Frame(command, headers), receipt, protocol)
+        return written
 
     # --- transactions -------------------------------------------------------
 
@@ -1043,7 +1071,7 @@ class StompClient(ClientFactory):
             if not protocol.is_stomp_connected:
                 protocol.close()
                 return
-            sent = protocol.send_frame(Frame("DISCONNECT"), receipt=True)
+            sent = protocol.send_frame(Frame("DISCONNECT"), receipt=True, bounded=False)
             if protocol.paused:
                 # The RECEIPT must be read, past any unread messages.
                 protocol.resumeProducing()

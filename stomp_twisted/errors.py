@@ -148,3 +148,11 @@ class OutboxFull(StompError):
     The outbox already holds as many unconfirmed messages (or bytes) as
     its policy allows; the message was not taken.
     """
+
+
+class SendBufferFull(StompError):
+    """
+    The socket is slower than the sender: the transport's buffer is full
+    and more than C{max_send_buffer} bytes were written since.  Nothing was
+    sent; wait for earlier sends' Deferreds before sending more.
+    """

@@ -20,11 +20,12 @@ import itertools
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from .errors import (
     BadArgument,
@@ -32,6 +33,7 @@ from .errors import (
     ConnectionLost,
     HeartbeatTimeout,
     RemoteProtocolError,
+    SendBufferFull,
     StompError,
 )
 from .frame import (
@@ -91,6 +93,29 @@ class ConnectionHandler(TypingProtocol):
         """
 
 
+#: The default bound on bytes written while the transport's buffer is full.
+DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
+
+
+@implementer(IPushProducer)
+class _SendBufferWatch:
+    # Registered with the transport as a streaming producer: the transport
+    # calls pauseProducing when its send buffer fills and resumeProducing
+    # when it drains.  Reading is paused separately, through the
+    # protocol's own pauseProducing (LineReceiver's).
+    def __init__(self, protocol: StompProtocol) -> None:
+        self._protocol = protocol
+
+    def pauseProducing(self) -> None:
+        self._protocol._send_buffer_filled()
+
+    def resumeProducing(self) -> None:
+        self._protocol._send_buffer_drained()
+
+    def stopProducing(self) -> None:
+        pass
+
+
 class StompProtocol(LineReceiver):
     """
     One STOMP connection.
@@ -122,6 +147,7 @@ class StompProtocol(LineReceiver):
         *,
         clock: IReactorTime | None = None,
         heartbeat_tolerance: float = DEFAULT_TOLERANCE,
+        max_send_buffer: int = DEFAULT_SEND_BUFFER,
     ) -> None:
         """
         @param handler: told of everything that happens on this connection.
@@ -134,6 +160,10 @@ class StompProtocol(LineReceiver):
             C{connect_frame} offers heart-beats.
         @param heartbeat_tolerance: how many receive intervals of silence
             make the broker dead.
+        @param max_send_buffer: how many bytes of frames may be written
+            while the transport has asked its producer to pause (its
+            buffer is full: the socket is slower than the sender); past
+            that, L{send_frame} raises L{SendBufferFull}.
         @raise BadArgument: for a malformed C{heart-beat} header, a
             heart-beat offer without a clock, or a bad tolerance.
         """
@@ -155,11 +185,20 @@ class StompProtocol(LineReceiver):
         self.version: str | None = None
         self.connected_frame: Frame | None = None
         self.heartbeat: HeartbeatIntervals | None = None
+        self._max_send_buffer = max_send_buffer
+        self._written_while_full = 0
+        self._writable_waiters: list[Deferred[Frame | None]] = []
+        #: Whether the transport has asked us to stop writing for now.
+        self.send_buffer_full = False
 
     # --- Twisted's side -------------------------------------------------------
 
     def connectionMade(self) -> None:
         self.line_mode = 1
+        # Hear from the transport when its send buffer fills and drains.
+        register = getattr(self.transport, "registerProducer", None)
+        if register is not None:
+            register(_SendBufferWatch(self), True)
         self._write(serialize_frame(self._connect_frame))
         self._handler.connection_made(self)
 
@@ -194,6 +233,9 @@ class StompProtocol(LineReceiver):
         receipts, self._receipts = self._receipts, {}
         for deferred in receipts.values():
             deferred.errback(lost)
+        waiters, self._writable_waiters = self._writable_waiters, []
+        for waiter in waiters:
+            waiter.errback(lost)
         self._handler.connection_lost(self, reason, error)
 
     # --- the layer above's side ----------------------------------------------
@@ -237,7 +279,9 @@ class StompProtocol(LineReceiver):
         if self._heartbeats is not None:
             self._heartbeats.wrote()
 
-    def send_frame(self, frame: Frame, receipt: bool = False) -> Deferred[Frame | None]:
+    def send_frame(
+        self, frame: Frame, receipt: bool = False, *, bounded: bool = True
+    ) -> Deferred[Frame | None]:
         """
         Write C{frame}, serialized for the negotiated version.
 
@@ -247,8 +291,13 @@ class StompProtocol(LineReceiver):
             otherwise.  It fails with L{BrokerError} if the broker answers
             the receipt with C{ERROR}, and with L{ConnectionLost} if the
             connection goes first.  Cancelling it forgets the receipt.
+        @param bounded: apply C{max_send_buffer} (callers that bound what
+            they hold themselves, such as the outbox, may skip it).
         @raise UnrepresentableHeader: if C{frame} cannot be written in the
             negotiated version; nothing is written then.
+        @raise SendBufferFull: if the transport's buffer is full and
+            C{max_send_buffer} bytes were written since; nothing is
+            written then.
         """
         version = self.version or "1.0"
         if self._closing:
@@ -256,12 +305,23 @@ class StompProtocol(LineReceiver):
             serialize_frame(frame, version)
             return fail(ConnectionLost("the connection is closed"))
         if not receipt:
-            self._write(serialize_frame(frame, version))
+            data = serialize_frame(frame, version)
+            if bounded:
+                self._check_send_buffer(data)
+            self._write(data)
+            if self.send_buffer_full:
+                # Fire once the socket has caught up, so that a sender
+                # who waits on each send is paced by the network.
+                written: Deferred[Frame | None] = Deferred()
+                self._writable_waiters.append(written)
+                return written
             return succeed(None)
         receipt_id = f"r-{next(self._receipt_ids)}"
         headers = dict(frame.headers)
         headers["receipt"] = receipt_id
         data = serialize_frame(Frame(frame.command, headers, frame.body), version)
+        if bounded:
+            self._check_send_buffer(data)
 
         def forget(deferred: Deferred[Frame]) -> None:
             self._receipts.pop(receipt_id, None)
@@ -270,6 +330,27 @@ class StompProtocol(LineReceiver):
         self._receipts[receipt_id] = deferred
         self._write(data)
         return deferred  # type: ignore[return-value]
+
+    def _check_send_buffer(self, data: bytes) -> None:
+        if not self.send_buffer_full:
+            return
+        if self._written_while_full + len(data) > self._max_send_buffer:
+            raise SendBufferFull(
+                f"the connection's send buffer is full and {self._written_while_full} bytes "
+                f"were written since (max_send_buffer={self._max_send_buffer}): wait for "
+                "earlier sends to fire before sending more"
+            )
+        self._written_while_full += len(data)
+
+    def _send_buffer_filled(self) -> None:
+        self.send_buffer_full = True
+
+    def _send_buffer_drained(self) -> None:
+        self.send_buffer_full = False
+        self._written_while_full = 0
+        waiters, self._writable_waiters = self._writable_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
 
     @property
     def pending_receipts(self) -> int:

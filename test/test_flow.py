@@ -14,7 +14,14 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from stomp_twisted.client import StompClient
-from stomp_twisted.errors import BadArgument, ClientClosed, NotConnected, OutboxFull
+from stomp_twisted.errors import (
+    BadArgument,
+    ClientClosed,
+    ConnectionLost,
+    NotConnected,
+    OutboxFull,
+    SendBufferFull,
+)
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.outbox import OutboxPolicy
 
@@ -214,3 +221,81 @@ class InFlightTests(SynchronousTestCase):
         self.clock.advance(10)
         self.assertEqual(self.conn.transport.producerState, "producing")
         self.assertNoResult(closing)
+
+
+class SendBufferTests(SynchronousTestCase):
+    """
+    Outgoing flow control: the transport's producer pauses.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.endpoint = FakeEndpoint()
+        self.client = StompClient(
+            self.endpoint, reactor=self.clock, reconnect=None, max_send_buffer=1000
+        )
+        self.client.start()
+        self.conn = self.endpoint.last
+        self.conn.connected("1.2")
+        self.conn.sent()
+        # What a TCP transport does when its buffer passes its high-water
+        # mark: pause the producer the protocol registered.
+        self.buffer = self.conn.transport.producer
+
+    def test_sends_wait_for_the_buffer_to_drain(self) -> None:
+        """
+        While the transport's buffer is full, a send without a receipt is
+        written but fires only once the buffer has drained.
+        """
+        self.buffer.pauseProducing()
+        sending = self.client.send(b"x", "/queue/a", receipt=False)
+        self.assertEqual(len(self.conn.sent()), 1)
+        self.assertNoResult(sending)
+        self.buffer.resumeProducing()
+        self.assertIsNone(self.successResultOf(sending))
+
+    def test_bounded_while_full(self) -> None:
+        """
+        Past C{max_send_buffer} bytes written while the buffer is full, a
+        send raises L{SendBufferFull} and writes nothing; once drained,
+        sending works again.
+        """
+        self.buffer.pauseProducing()
+        self.client.send(b"x" * 400, "/queue/a", receipt=False)
+        self.client.send(b"x" * 400, "/queue/a", receipt=False)
+        self.conn.sent()
+        self.assertRaises(SendBufferFull, self.client.send, b"x" * 400, "/queue/a")
+        self.assertEqual(self.conn.sent(), [])
+        self.buffer.resumeProducing()
+        self.client.send(b"x" * 400, "/queue/a")
+        self.assertEqual(len(self.conn.sent()), 1)
+
+    def test_own_frames_are_not_refused(self) -> None:
+        """
+        The client's own frames (automatic ACKs) are written even past the
+        bound: the bound pushes back on the caller, not on them.
+        """
+        self.client.subscribe("/queue/a", lambda *args: None, ack="auto", receipt=False)
+        self.conn.sent()
+        self.buffer.pauseProducing()
+        self.client.send(b"x" * 900, "/queue/a", receipt=False)
+        self.conn.sent()
+        # At the bound: the caller is refused even a small frame...
+        self.assertRaises(SendBufferFull, self.client.send, b"x" * 50, "/queue/a")
+        # ...but the client's own ACK goes out.
+        self.conn.receive(
+            "MESSAGE",
+            {"destination": "/queue/a", "subscription": "sub-1", "message-id": "m", "ack": "a"},
+            b"x",
+        )
+        self.assertEqual([frame.command for frame in self.conn.sent()], ["ACK"])
+
+    def test_waiting_sends_fail_with_the_connection(self) -> None:
+        """
+        A send waiting for the buffer to drain fails with
+        L{ConnectionLost} if the connection goes first.
+        """
+        self.buffer.pauseProducing()
+        sending = self.client.send(b"x", "/queue/a", receipt=False)
+        self.conn.lose()
+        self.failureResultOf(sending, ConnectionLost)
