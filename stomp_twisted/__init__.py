@@ -4,7 +4,8 @@ stomp_twisted: a Twisted-native STOMP 1.0/1.1/1.2 client.
 Start with L{connect}; see the documentation for guides.
 """
 
-from .client import StompClient, Subscription, connect
+from .client import StompClient, Subscription, Transaction, connect
+from .endpoints import TLSError, TLSOptions
 from .errors import (
     AckError,
     BadArgument,
@@ -12,32 +13,46 @@ from .errors import (
     ClientClosed,
     ConnectionLost,
     FrameTooLarge,
+    HeartbeatTimeout,
     LocalProtocolError,
     NotConnected,
+    OutboxFull,
     ProtocolError,
     RemoteProtocolError,
+    SendBufferFull,
     StompError,
     UndefinedEscape,
     UnrepresentableHeader,
 )
+from .failover import BrokerAddress, ReconnectPolicy
 from .frame import Frame, FrameLimits
+from .outbox import OutboxPolicy
 
 __all__ = [
     "AckError",
     "BadArgument",
+    "BrokerAddress",
     "BrokerError",
     "ClientClosed",
     "ConnectionLost",
     "Frame",
     "FrameLimits",
     "FrameTooLarge",
+    "HeartbeatTimeout",
     "LocalProtocolError",
     "NotConnected",
+    "OutboxFull",
+    "OutboxPolicy",
     "ProtocolError",
+    "ReconnectPolicy",
     "RemoteProtocolError",
+    "SendBufferFull",
     "StompClient",
     "StompError",
     "Subscription",
+    "TLSError",
+    "TLSOptions",
+    "Transaction",
     "UndefinedEscape",
     "UnrepresentableHeader",
     "connect",

@@ -1121,8 +1121,8 @@ def connect(
     @param subscribe_headers: extra C{SUBSCRIBE} headers for
         C{destination}.
     @param reactor: the reactor to use; the global one if omitted.
-    @param tls: TLS settings (a private CA, a client certificate, ...)
-        for C{ssl} connections.
+    @param tls: TLS settings (a private CA, a client certificate, ...);
+        giving them implies C{ssl}.
     @param options: passed to L{StompClient} (C{reconnect},
         C{receipt_timeout}, ...); a C{reconnect} given here overrides a
         failover URI's options.
@@ -1134,6 +1134,9 @@ def connect(
     ack_mode = _ack_mode(ack)
     if tls is not None and not isinstance(tls, TLSOptions):
         raise BadArgument(f"tls must be a TLSOptions, not {tls!r}")
+    if tls is not None:
+        # TLS settings only make sense over TLS: asking for them asks for it.
+        ssl = True
     brokers: list[BrokerAddress | str]
     if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
         addresses, policy = parse_failover_uri(host)
@@ -1160,7 +1163,16 @@ def connect(
     client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
     if destination is not None:
         sub_headers = _headers(subscribe_headers, "subscribe_headers")
-        client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
+        subscribed = client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
+
+        def never_connected(failure: Failure) -> Failure | None:
+            # Nobody else holds this Deferred: if the client never
+            # connects, when_connected() and connect_error say so already.
+            if isinstance(failure.value, (NotConnected, ClientClosed)):
+                return None
+            return failure
+
+        subscribed.addErrback(never_connected)
     client.start()
     return client
 
