@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.internet.defer import CancelledError, Deferred, DeferredList, fail, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import ClientFactory
@@ -33,6 +33,7 @@ from .errors import (
     OutboxFull,
     RemoteProtocolError,
     StompError,
+    TransactionAborted,
 )
 from .failover import (
     DEFAULT_RECONNECT,
@@ -102,12 +103,20 @@ def _log_failure(failure: Failure, what: str) -> None:
     _log.failure("{what}", failure, what=what)
 
 
-def _as_deferred(result: object) -> Deferred[object]:
+def _callback_outcome(result: object) -> Deferred[object]:
+    # What a MESSAGE callback returned, as a Deferred.  A callback that
+    # raised was logged when it was called; one whose Deferred fails is
+    # logged here, once, and the failure passed on.
     if isinstance(result, Deferred):
-        return result
+        return result.addErrback(_log_and_pass, "MESSAGE callback failed")
     if isinstance(result, Failure):
         return fail(result)
     return succeed(result)
+
+
+def _log_and_pass(failure: Failure, what: str) -> Failure:
+    _log.failure("{what}", failure, what=what)
+    return failure
 
 
 def _ack_mode(ack: object) -> AckMode:
@@ -313,6 +322,9 @@ class StompClient(ClientFactory):
         # ACKs and NACKs sent in a transaction, by transaction id: ABORT
         # makes their messages unacknowledged again.
         self._settled_in: dict[str, dict[str, _Delivery]] = {}
+        # Receipts of SENDs in a transaction that are still awaited.
+        self._transaction_receipts: dict[str, set[Deferred[Frame | None]]] = {}
+        self._aborted: set[str] = set()
         self._closed = False
         self._gave_up: NotConnected | None = None
         self._loss_reported = False
@@ -381,10 +393,26 @@ class StompClient(ClientFactory):
 
     @property
     def version(self) -> str | None:
+        """
+        The STOMP version negotiated with the broker, or C{None} while not
+        connected.
+        """
         protocol = self._protocol
         if protocol is None or not protocol.is_stomp_connected:
             return None
         return protocol.version
+
+    @property
+    def connected_frame(self) -> Frame | None:
+        """
+        The broker's CONNECTED frame on the current connection (its
+        C{server}, C{session}, C{heart-beat} headers), or C{None} while
+        not connected.
+        """
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            return None
+        return protocol.connected_frame
 
     @property
     def is_connected(self) -> bool:
@@ -597,7 +625,30 @@ class StompClient(ClientFactory):
                 return fail(error)
         if self._outbox is not None and transaction is None:
             return self._send_kept(Frame("SEND", frame_headers, _body_bytes(body)), receipt)
-        return self.send_frame("SEND", _body_bytes(body), frame_headers, receipt=receipt)
+        sent = self.send_frame("SEND", _body_bytes(body), frame_headers, receipt=receipt)
+        if transaction is not None and receipt and not sent.called:
+            self._track_in_transaction(frame_headers["transaction"], sent)
+        return sent
+
+    def _track_in_transaction(self, transaction_id: str, sent: Deferred[Frame | None]) -> None:
+        # RabbitMQ holds the receipt of a SEND in a transaction until
+        # COMMIT, and never sends it after ABORT: abort() must end the wait.
+        pending = self._transaction_receipts.setdefault(transaction_id, set())
+        pending.add(sent)
+
+        def answered(result: object) -> object:
+            pending.discard(sent)
+            if (
+                isinstance(result, Failure)
+                and isinstance(result.value, CancelledError)
+                and transaction_id in self._aborted
+            ):
+                return Failure(  # type: ignore[no-untyped-call]
+                    TransactionAborted(f"transaction {transaction_id} was aborted")
+                )
+            return result
+
+        sent.addBoth(answered)
 
     def _send_kept(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
         # With an outbox: queue while disconnected, and send again what a
@@ -779,11 +830,8 @@ class StompClient(ClientFactory):
             results.extend(self._fire_frame(frame))
         finally:
             self._dispatching -= 1
-        outcomes = [_as_deferred(result) for result in results]
+        outcomes = [_callback_outcome(result) for result in results]
         auto = subscription is not None and subscription.ack == "auto" and key is not None
-        if not auto:
-            for outcome in outcomes:
-                outcome.addErrback(_log_failure, "MESSAGE callback failed")
         finished: Deferred[Any] = DeferredList(outcomes, consumeErrors=True)
         running = not finished.called
         if running:
@@ -831,7 +879,9 @@ class StompClient(ClientFactory):
         try:
             return subscription.callback(self, frame.body, frame.headers)
         except Exception:
-            return Failure()  # type: ignore[no-untyped-call]
+            failure = Failure()  # type: ignore[no-untyped-call]
+            _log.failure("subscription callback for {sub} raised", failure, sub=subscription.id)
+            return failure
 
     def _auto_settle(
         self, outcomes: list[tuple[bool, object]], key: str, protocol: StompProtocol
@@ -840,9 +890,12 @@ class StompClient(ClientFactory):
         # NACK the message if any failed.
         delivery = self._unacked.get(key)
         failures = [result for ok, result in outcomes if isinstance(result, Failure)]
-        for failure in failures:
-            _log.failure(
-                "MESSAGE callback failed; message {key} is not acknowledged", failure, key=key
+        if failures:
+            # Each failure was logged with its traceback already.
+            _log.warn(
+                "{count} callback(s) failed: message {key} is not acknowledged",
+                count=len(failures),
+                key=key,
             )
         if delivery is None or not delivery.protocol.is_stomp_connected:
             return
@@ -1018,7 +1071,12 @@ class StompClient(ClientFactory):
         if isinstance(transaction, Transaction):
             transaction.state = "committed" if command == "COMMIT" else "aborted"
         settled = self._settled_in.pop(transaction_id, {})
+        waiting = self._transaction_receipts.pop(transaction_id, set())
         if command == "ABORT":
+            self._aborted.add(transaction_id)
+            for sent in list(waiting):
+                sent.cancel()
+            self._aborted.discard(transaction_id)
             # The broker rolls back the transaction's ACKs and NACKs: their
             # messages may be acknowledged again on this connection.
             for key, delivery in settled.items():

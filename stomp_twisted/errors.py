@@ -103,7 +103,16 @@ class ConnectionLost(StompError):
     The connection that a request belonged to was lost before the broker
     answered it.  Receipts, acknowledgements and transactions belong to one
     connection: they are never carried over to the next.
+
+    @ivar error: why the connection ended, when stomp_twisted knows better
+        than the transport: the broker's L{BrokerError}, a malformed frame
+        (L{RemoteProtocolError}), a L{HeartbeatTimeout}, a TLS failure;
+        otherwise C{None}.
     """
+
+    def __init__(self, message: str = "", error: Exception | None = None) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class HeartbeatTimeout(ConnectionLost):
@@ -155,4 +164,12 @@ class SendBufferFull(StompError):
     The socket is slower than the sender: the transport's buffer is full
     and more than C{max_send_buffer} bytes were written since.  Nothing was
     sent; wait for earlier sends' Deferreds before sending more.
+    """
+
+
+class TransactionAborted(StompError):
+    """
+    The transaction a request was made in was aborted before the broker
+    confirmed the request (RabbitMQ confirms a transaction's SENDs only at
+    COMMIT).
     """

@@ -228,7 +228,8 @@ class StompProtocol(LineReceiver):
         self._stop_heartbeats()
         error = self._error
         lost = ConnectionLost(
-            f"connection lost before the broker answered: {error or reason.getErrorMessage()}"
+            f"connection lost before the broker answered: {error or reason.getErrorMessage()}",
+            error,
         )
         receipts, self._receipts = self._receipts, {}
         for deferred in receipts.values():

@@ -24,6 +24,7 @@ from stomp_twisted.errors import (
     ClientClosed,
     ConnectionLost,
     NotConnected,
+    TransactionAborted,
     UnrepresentableHeader,
 )
 from stomp_twisted.frame import Frame
@@ -1867,3 +1868,41 @@ class ConnectFunctionTests(ClientTestCase):
         self.endpoint.refuse = ConnectionRefusedError()
         client = stomp_twisted.connect("h", reactor=self.clock, reconnect=None)
         self.failureResultOf(client.when_connected(), NotConnected)
+
+
+class TransactionReceiptTests(ClientTestCase):
+    """
+    Receipts of SENDs in a transaction, which RabbitMQ gives only at
+    COMMIT.
+    """
+
+    def test_abort_ends_the_wait(self) -> None:
+        """
+        L{StompClient.abort} fails the sends of its transaction still
+        waiting for a receipt with L{TransactionAborted}, and a late
+        RECEIPT for one of them is harmless.
+        """
+        client, conn = self.connect_client()
+        transaction = self.successResultOf(client.begin(receipt=False))
+        sent = client.send(b"x", "/q", transaction=transaction)
+        other = client.send(b"y", "/q")
+        [_, frame, _] = conn.sent()
+        client.abort(transaction, receipt=False)
+        self.failureResultOf(sent, TransactionAborted)
+        self.assertNoResult(other)
+        conn.receipt(frame.headers["receipt"])
+        self.assertEqual(conn.sent(), [Frame("ABORT", {"transaction": transaction.id})])
+
+    def test_commit_keeps_waiting(self) -> None:
+        """
+        After COMMIT the sends of the transaction fire on their receipts,
+        as RabbitMQ sends them then.
+        """
+        client, conn = self.connect_client()
+        transaction = self.successResultOf(client.begin(receipt=False))
+        sent = client.send(b"x", "/q", transaction=transaction)
+        [_, frame] = conn.sent()
+        client.commit(transaction, receipt=False)
+        self.assertNoResult(sent)
+        conn.receipt(frame.headers["receipt"])
+        self.assertEqual(self.successResultOf(sent).command, "RECEIPT")  # type: ignore[union-attr]
