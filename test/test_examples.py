@@ -54,3 +54,194 @@ class ExampleTests(TestCase):
         )
         self.assertEqual(status, 0, err.decode())
         self.assertEqual(out.count(b"broker receipt received"), 2)
+
+    @inlineCallbacks
+    def run_ok(self, name: str) -> Any:
+        """
+        Run C{docs/examples/NAME.py}, check that it exits 0 and return its
+        standard output as lines of text.
+        """
+        out, err, status = yield self.run_example(f"docs/examples/{name}.py")
+        self.assertEqual(status, 0, err.decode())
+        return out.decode().splitlines()
+
+    def assertInOrder(self, lines: list[str], expected: list[str]) -> None:
+        """
+        Each of C{expected} is one of C{lines}, in that order (other lines
+        may come between them).
+        """
+        positions = []
+        for line in expected:
+            self.assertIn(line, lines)
+            positions.append(lines.index(line))
+        self.assertEqual(positions, sorted(positions), lines)
+
+    @inlineCallbacks
+    def test_connecting(self) -> Any:
+        """
+        C{docs/examples/connecting.py} negotiates STOMP 1.1 and 1.2, is
+        refused with a wrong passcode, and gives up after three attempts.
+        """
+        lines = yield self.run_ok("connecting")
+        self.assertEqual(lines[0], "offered 1.0,1.1: the broker chose STOMP 1.1")
+        self.assertEqual(lines[1], "offered 1.0,1.1,1.2: the broker chose STOMP 1.2")
+        self.assertTrue(lines[2].startswith("refused: broker refused CONNECT"), lines)
+        self.assertEqual(
+            lines[3:], ["connect_error"] * 3 + ["gave up: gave up after 3 failed attempts"]
+        )
+
+    @inlineCallbacks
+    def test_sending(self) -> Any:
+        """
+        C{docs/examples/sending.py} gets 101 receipts, raises each mistake
+        at the call, receives all 102 messages, and cannot send after
+        disconnecting.
+        """
+        lines = yield self.run_ok("sending")
+        self.assertEqual(
+            lines,
+            [
+                "the broker has it: RECEIPT r-2",
+                "100 receipts for 100 messages in flight",
+                "without a receipt: None",
+                "BadArgument: body must be bytes or str, not int",
+                "BadArgument: headers: header 'priority' must be a str or int, not float",
+                "UnrepresentableHeader: header value 'a\\x00b' contains '\\x00', "
+                "which STOMP cannot carry in a header",
+                "received 102 messages, the last b'\\x00raw bytes\\xff'",
+                "ClientClosed: this client was disconnected; nothing can be sent",
+            ],
+        )
+
+    @inlineCallbacks
+    def test_worker(self) -> Any:
+        """
+        C{docs/examples/worker.py} acknowledges jobs 1 and 3, refuses job 2
+        once (logging why), and finishes it when the broker delivers it
+        again.
+        """
+        out, err, status = yield self.run_example("docs/examples/worker.py")
+        self.assertEqual(status, 0, err.decode())
+        lines = out.decode().splitlines()
+        self.assertInOrder(
+            lines,
+            [
+                "working on job 2 (redelivered: false)",
+                "working on job 2 (redelivered: true)",
+                "done with job 2",
+                "attempts: {'job 1': 1, 'job 2': 2, 'job 3': 1}",
+            ],
+        )
+        self.assertIn("done with job 1", lines)
+        self.assertIn("done with job 3", lines)
+        self.assertIn(b"RuntimeError: job 2 failed", err)
+
+    @inlineCallbacks
+    def test_manual_ack(self) -> Any:
+        """
+        C{docs/examples/manual_ack.py} acknowledges, refuses and
+        acknowledges again by hand, and unsubscribes.
+        """
+        lines = yield self.run_ok("manual_ack")
+        self.assertEqual(
+            lines,
+            [
+                "subscribed: [('sub-1', 'manual'), ('sub-2', None)]",
+                "acknowledged order 1",
+                "refused order 2",
+                "order 2 again, redelivered: true",
+                "'hello' needs no acknowledgement",
+                "after unsubscribe: ['sub-1']",
+            ],
+        )
+
+    @inlineCallbacks
+    def test_transactions(self) -> Any:
+        """
+        C{docs/examples/transactions.py} aborts, commits, and loses a
+        transaction with its connection.
+        """
+        lines = yield self.run_ok("transactions")
+        self.assertEqual(
+            lines,
+            [
+                "tx-1: aborted",
+                "tx-2: committed",
+                "received payment 1",
+                "received payment 2",
+                "the broker closed the connection: ConnectionLost",
+                "tx-3: began on a connection that is gone",
+                "received payment 4",
+            ],
+        )
+
+    @inlineCallbacks
+    def test_events(self) -> Any:
+        """
+        C{docs/examples/events.py} sees the events in the documented
+        order, and a broken observer stops no other.
+        """
+        out, err, status = yield self.run_example("docs/examples/events.py")
+        self.assertEqual(status, 0, err.decode())
+        lines = out.decode().splitlines()
+        self.assertInOrder(
+            lines,
+            [
+                "client: prepare",
+                "client: connect",
+                "when_connected fired: STOMP 1.2",
+                "frame CONNECTED",
+                "CONNECTED, priority -1",
+                "CONNECTED, priority 0",
+                "subscription callback hello",
+                "frame MESSAGE",
+                "MESSAGE hello",
+                "client: disconnect: Connection was closed cleanly.",
+                "refused: prepare",
+                "refused: connect_error",
+                "refused: when_connected failed with NotConnected",
+            ],
+        )
+        self.assertTrue(lines[-1].startswith("refused: disconnect: could not connect"), lines)
+        self.assertIn(b"RuntimeError: a broken observer", err)
+
+    @inlineCallbacks
+    def test_errors(self) -> Any:
+        """
+        C{docs/examples/errors.py} provokes each error where the errors
+        page says it happens.
+        """
+        lines = yield self.run_ok("errors")
+        names = [line.split(":")[0] for line in lines if not line.startswith(" ")]
+        self.assertEqual(
+            names,
+            [
+                "NotConnected",
+                "BadArgument",
+                "UnrepresentableHeader",
+                "AckError",
+                "ERROR frame",
+                "ConnectionLost",
+                "ConnectionLost",
+                "ClientClosed",
+                "BrokerError",
+                "ConnectionLost",
+                "io_error",
+            ],
+        )
+        self.assertIn("  .message='no SEND here' .body='this broker refuses every message'", lines)
+        self.assertEqual(lines[-1], "io_error: unknown STOMP command b'NONSENSE'")
+
+    @inlineCallbacks
+    def test_synopsis(self) -> Any:
+        """
+        C{docs/examples/synopsis.py}, AnyEvent::STOMP's SYNOPSIS in Python,
+        receives and acknowledges its own message.
+        """
+        lines = yield self.run_ok("synopsis")
+        sent = [line for line in lines if line.startswith("sent ")]
+        self.assertEqual(len(sent), 1, lines)
+        text = sent[0][len("sent ") :]
+        self.assertIn(f"MESSAGE {text}", lines)
+        self.assertEqual(lines[0], "frame CONNECTED")
+        self.assertIn("frame MESSAGE", lines)
