@@ -61,6 +61,9 @@ HeaderValues = Mapping[str, str | int]
 
 _log = Logger()
 
+# Frames that may wait for the first connection before send() refuses more.
+_MAX_EARLY_FRAMES = 10_000
+
 
 def _body_bytes(body: object) -> bytes:
     if isinstance(body, bytes):
@@ -325,6 +328,9 @@ class StompClient(ClientFactory):
         # Receipts of SENDs in a transaction that are still awaited.
         self._transaction_receipts: dict[str, set[Deferred[Frame | None]]] = {}
         self._aborted: set[str] = set()
+        # Frames sent before the first CONNECTED, waiting for it.
+        self._before_connected: list[tuple[Frame, bool, Deferred[Frame | None]]] = []
+        self._ever_connected = False
         self._closed = False
         self._gave_up: NotConnected | None = None
         self._loss_reported = False
@@ -383,6 +389,9 @@ class StompClient(ClientFactory):
     def _fail_connected_waiters(self, error: Exception) -> None:
         if self._outbox is not None:
             self._outbox.fail_queued(error)
+        early, self._before_connected = self._before_connected, []
+        for _, _, waiting in early:
+            waiting.errback(error)
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             waiter.errback(error)
@@ -482,6 +491,15 @@ class StompClient(ClientFactory):
         if self._outbox is not None:
             for entry in self._outbox.take_queued():
                 self._transmit(entry)
+        self._ever_connected = True
+        early, self._before_connected = self._before_connected, []
+        for early_frame, receipt, waiting in early:
+            try:
+                sent = self._request(early_frame, receipt, protocol, bounded=False)
+            except LocalProtocolError as error:
+                # Not representable in the version the broker chose.
+                sent = fail(error)
+            sent.chainDeferred(waiting)
         waiters, self._connected_waiters = self._connected_waiters, []
         for waiter in waiters:
             waiter.callback(self)
@@ -712,7 +730,25 @@ class StompClient(ClientFactory):
         frame = Frame(command, _headers(headers), _body_bytes(body))
         if self._closed:
             raise ClientClosed("this client was disconnected; nothing can be sent")
+        if not self._ever_connected and not self.is_connected and self._gave_up is None:
+            return self._send_when_connected(frame, receipt)
         return self._request(frame, receipt)
+
+    def _send_when_connected(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
+        # Before the first CONNECTED, frames wait for it, as AnyEvent::STOMP
+        # buffers them, so that connect() then send() works as written.
+        # Once the client has been connected, a send while disconnected
+        # fails at once (or goes to the outbox).
+        if len(self._before_connected) >= _MAX_EARLY_FRAMES:
+            return fail(
+                NotConnected(
+                    f"not connected yet, and {_MAX_EARLY_FRAMES} frames already wait for "
+                    "the connection: wait on when_connected()"
+                )
+            )
+        waiting: Deferred[Frame | None] = Deferred()
+        self._before_connected.append((frame, receipt, waiting))
+        return waiting
 
     # --- subscriptions ------------------------------------------------------
 

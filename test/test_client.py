@@ -564,19 +564,39 @@ class SendTests(ClientTestCase):
             self.assertEqual(conn.sent(), [])
             self.assertEqual(conn.protocol.pending_receipts, 0)
 
-    def test_send_not_connected(self) -> None:
+    def test_send_before_first_connected(self) -> None:
         """
-        Before CONNECTED, L{send} returns a Deferred failed with
-        L{NotConnected} and writes nothing; so does L{send_frame}.
+        Before the first CONNECTED, L{send} and L{send_frame} write
+        nothing: the frames wait for CONNECTED, as AnyEvent::STOMP buffers
+        them, and their Deferreds fire on their receipts.
         """
         client = self.make_client()
-        self.failureResultOf(client.send(b"x", "/q"), NotConnected)
+        early = client.send(b"x", "/q")
         client.start()
         conn = self.endpoint.last
         conn.sent()
-        self.failureResultOf(client.send(b"x", "/q"), NotConnected)
-        self.failureResultOf(client.send_frame("SEND", b"x", {"destination": "/q"}), NotConnected)
+        framed = client.send_frame("SEND", b"y", {"destination": "/q"})
         self.assertEqual(conn.sent(), [])
+        conn.connected("1.2")
+        frames = conn.sent()
+        self.assertEqual([frame.body for frame in frames], [b"x", b"y"])
+        self.assertNoResult(early)
+        for frame in frames:
+            conn.receipt(frame.headers["receipt"])
+        self.successResultOf(early)
+        self.successResultOf(framed)
+
+    def test_send_before_a_failed_first_connection(self) -> None:
+        """
+        Frames waiting for a first connection that never comes fail with
+        L{NotConnected} when the client gives up.
+        """
+        self.endpoint.refuse = ConnectionRefusedError()
+        client = self.make_client()
+        early = client.send(b"x", "/q")
+        client.start()
+        self.failureResultOf(early, NotConnected)
+        self.failureResultOf(client.send(b"x", "/q"), NotConnected)
 
     def test_send_after_connection_lost(self) -> None:
         """

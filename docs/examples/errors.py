@@ -28,8 +28,10 @@ async def with_rabbitmq(reactor):
         "127.0.0.1", reactor=reactor, login="guest", passcode="guest", reconnect=None
     )
     destination = f"/topic/stomp-twisted-docs.errors.{uuid.uuid4().hex}"
+    # Nothing listens on port 1: without reconnection the client gives up.
+    nowhere = stomp_twisted.connect("127.0.0.1", 1, reactor=reactor, reconnect=None)
     try:
-        await client.send("too early", destination)  # a failed Deferred
+        await nowhere.when_connected()  # a failed Deferred
     except stomp_twisted.NotConnected as error:
         show(error)
     await client.when_connected()
