@@ -43,7 +43,13 @@ from .failover import (
     parse_failover_uri,
 )
 from .frame import VERSIONS, Frame, FrameLimits
-from .heartbeat import DEFAULT_TOLERANCE, check_tolerance, format_heartbeat, parse_offer
+from .heartbeat import (
+    DEFAULT_TOLERANCE,
+    HeartbeatIntervals,
+    check_tolerance,
+    format_heartbeat,
+    parse_offer,
+)
 from .observers import CallbackHandle, Observers
 from .outbox import Outbox, OutboxEntry, OutboxPolicy
 from .protocol import DEFAULT_SEND_BUFFER, StompProtocol
@@ -190,11 +196,12 @@ class StompClient(ClientFactory):
     and C{"io_error"} (a malformed frame, or an established connection
     lost unexpectedly) as C{callback(client, message)}; C{"disconnect"}
     (a connection closed, or the client gave up) as
-    C{callback(client, reason)}.
+    C{callback(client, reason)}; C{"heartbeat"} (an EOL from the broker)
+    as C{callback(client)}.
 
-    @ivar version: the negotiated STOMP version, or C{None} while not
-        connected.
     @ivar limits: the L{FrameLimits} applied to received frames.
+    @ivar broker: the name of the broker of the latest connection attempt
+        (C{"tcp://host:port"}), or C{None} before the first.
     """
 
     noisy = False
@@ -333,6 +340,7 @@ class StompClient(ClientFactory):
         self._ever_connected = False
         self._closed = False
         self._gave_up: NotConnected | None = None
+        self.broker: str | None = None
         self._loss_reported = False
         # DISCONNECT is written: not even automatic ACKs may follow it.
         self._goodbye_sent = False
@@ -375,6 +383,7 @@ class StompClient(ClientFactory):
         self._reconnector.start()
 
     def _before_attempt(self, broker: str) -> None:
+        self.broker = broker
         self._observers.fire("prepare", self)
 
     def _attempt_failed(self, message: str) -> None:
@@ -410,6 +419,17 @@ class StompClient(ClientFactory):
         if protocol is None or not protocol.is_stomp_connected:
             return None
         return protocol.version
+
+    @property
+    def heartbeat(self) -> HeartbeatIntervals | None:
+        """
+        The heart-beat intervals negotiated on the current connection, or
+        C{None} while not connected.
+        """
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            return None
+        return protocol.heartbeat
 
     @property
     def connected_frame(self) -> Frame | None:
@@ -512,7 +532,9 @@ class StompClient(ClientFactory):
             self._fire_frame(frame)
 
     def heartbeat_received(self, protocol: StompProtocol) -> None:
-        pass
+        # RabbitMQ ends every frame with an EOL: fire only when observed.
+        if self._observers.has("heartbeat"):
+            self._observers.fire("heartbeat", self)
 
     def connection_lost(
         self, protocol: StompProtocol, reason: Failure, error: StompError | None
@@ -1237,6 +1259,11 @@ def connect(
         brokers = list(addresses)
         options.setdefault("reconnect", policy)
     elif isinstance(host, str) and is_endpoint_description(host):
+        if tls is not None:
+            raise BadArgument(
+                "tls= does not apply to an endpoint description string: give the TLS "
+                "settings in the string (tls:host=...:trustRoots=...)"
+            )
         brokers = [host]
     elif isinstance(host, str):
         if not host:

@@ -128,7 +128,7 @@ def _address(text: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port or (61612 if ssl else 61613), ssl)
 
 
-def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy]:
+def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy | None]:
     """
     Parse an ActiveMQ-style failover URI such as
     C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false&maxReconnectAttempts=5}
@@ -137,8 +137,13 @@ def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy]:
     Options, as ActiveMQ names them (delays in milliseconds):
     C{initialReconnectDelay}, C{maxReconnectDelay}, C{backOffMultiplier},
     C{useExponentialBackOff}, C{reconnectDelayJitter},
-    C{maxReconnectAttempts} (-1 or 0 for no limit), C{randomize} (true by
-    default, as in ActiveMQ).
+    C{maxReconnectAttempts}, C{randomize} (true by default, as in
+    ActiveMQ).  As in ActiveMQ, C{maxReconnectAttempts} counts retries
+    after the first attempt: -1 (the default) retries for ever, 0 never
+    reconnects (the policy returned is then C{None}), N gives up after N
+    retries (C{max_attempts=N + 1}).
+
+    @return: the brokers, and the reconnect policy (C{None} for none).
 
     @raise BadArgument: for a URI or option this cannot honour.
     """
@@ -173,8 +178,10 @@ def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy]:
             settings[field_name] = convert(value)
         except ValueError as error:
             raise BadArgument(f"failover URI option {name}={value!r}: {error}") from None
-    if settings.get("max_attempts", 1) <= 0:
-        settings["max_attempts"] = None
+    retries = settings.pop("max_attempts", -1)
+    if retries == 0:
+        return addresses, None
+    settings["max_attempts"] = None if retries < 0 else retries + 1
     if settings.pop("exponential", True) is False:
         settings["multiplier"] = 1.0
     jitter_ms = settings.pop("jitter_ms", None)

@@ -641,3 +641,40 @@ class ClientTests(SynchronousTestCase):
         client.disconnect()
         second.lose()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class ClientVisibilityTests(SynchronousTestCase):
+    """
+    What a client's user can see of heart-beats.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.endpoint = FakeEndpoint()
+        self.client = StompClient(
+            self.endpoint, reactor=self.clock, reconnect=None, heartbeat=(1000, 2000)
+        )
+        self.client.start()
+
+    def test_negotiated_intervals(self) -> None:
+        """
+        L{StompClient.heartbeat} gives the intervals negotiated on the
+        current connection, and C{None} while not connected.
+        """
+        self.assertIsNone(self.client.heartbeat)
+        self.endpoint.last.connected("1.2", **{"heart-beat": "500,3000"})
+        intervals = self.client.heartbeat
+        assert intervals is not None
+        self.assertEqual((intervals.send, intervals.receive), (3000, 2000))
+        self.endpoint.last.lose()
+        self.assertIsNone(self.client.heartbeat)
+
+    def test_heartbeat_event(self) -> None:
+        """
+        Each EOL from the broker fires the C{heartbeat} event.
+        """
+        seen: list[object] = []
+        self.client.reg_cb("heartbeat", seen.append)
+        self.endpoint.last.connected("1.2", **{"heart-beat": "500,3000"})
+        self.endpoint.last.protocol.dataReceived(b"\n\r\n")
+        self.assertEqual(seen, [self.client, self.client])

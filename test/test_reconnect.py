@@ -88,7 +88,7 @@ class FailoverURITests(SynchronousTestCase):
         )
         self.assertEqual(
             (policy.initial_delay, policy.max_delay, policy.multiplier, policy.max_attempts),
-            (0.25, 30.0, 3.0, 7),
+            (0.25, 30.0, 3.0, 8),  # 7 retries after the first attempt
         )
         self.assertFalse(policy.randomize)
 
@@ -105,6 +105,14 @@ class FailoverURITests(SynchronousTestCase):
         self.assertTrue(policy.randomize)
         self.assertIsNone(policy.max_attempts)
         self.assertEqual(policy.multiplier, 1.0)
+
+    def test_zero_attempts_means_no_reconnection(self) -> None:
+        """
+        As in ActiveMQ, C{maxReconnectAttempts=0} never reconnects: the
+        policy is C{None}.
+        """
+        _, policy = parse_failover_uri("failover:(tcp://h:1)?maxReconnectAttempts=0")
+        self.assertIsNone(policy)
 
     def test_single_uri(self) -> None:
         """
@@ -372,8 +380,10 @@ class ReconnectLoopTests(SynchronousTestCase):
         up = FakeEndpoint()
         client = self.client(FailoverEndpoint([down, up], ["down", "up"]))
         self.assertEqual((down.attempts, up.attempts), (1, 0))
+        self.assertEqual(client.broker, "down")
         self.clock.advance(1.0)
         self.assertEqual(up.attempts, 1)
+        self.assertEqual(client.broker, "up")
         up.last.connected("1.2")
         self.assertTrue(client.is_connected)
         up.last.lose()
@@ -423,7 +433,21 @@ class ConnectBrokersTests(SynchronousTestCase):
             reactor=Clock(),
         )
         self.assertIn("tcp://127.0.0.1:1, tcp://127.0.0.1:2", repr(self.endpoint_of(client)))
-        self.assertEqual(client._reconnector._policy.max_attempts, 2)  # type: ignore[union-attr]
+        # As in ActiveMQ, maxReconnectAttempts counts retries.
+        self.assertEqual(client._reconnector._policy.max_attempts, 3)  # type: ignore[union-attr]
+
+    def test_tls_with_a_description_string(self) -> None:
+        """
+        TLS options cannot apply to an endpoint description string: that
+        raises L{BadArgument} rather than connecting without them.
+        """
+        self.assertRaises(
+            BadArgument,
+            stomp_twisted.connect,
+            "tcp:127.0.0.1:1",
+            tls=stomp_twisted.TLSOptions(),
+            reactor=Clock(),
+        )
 
     def test_bad_brokers(self) -> None:
         """
