@@ -790,7 +790,11 @@ class StompClient(ClientFactory):
             each message of this subscription.
         @param ack: the acknowledgement policy, as for L{connect}.
         @param headers: extra C{SUBSCRIBE} headers (C{prefetch-count},
-            C{selector}, ...).
+            C{selector}, ...).  The client writes C{ack:auto} for C{ack=None}
+            and C{ack:client-individual} otherwise, in every version; an
+            C{ack} header here replaces that (C{"client"} for STOMP's
+            cumulative mode, where acknowledging a message acknowledges the
+            earlier ones too).
         @return: a L{Deferred} firing with the L{Subscription} once the
             broker has confirmed it (or once written, without C{receipt}).
             While the client is still connecting, C{SUBSCRIBE} is written
@@ -808,6 +812,13 @@ class StompClient(ClientFactory):
             callback=callback,
             headers=_headers(headers, "subscribe headers"),
         )
+        wire_ack = subscription.headers.get("ack")
+        if wire_ack is not None and (wire_ack == "auto") != (subscription.ack is None):
+            raise BadArgument(
+                f"an 'ack: {wire_ack}' header does not go with ack={subscription.ack!r}: "
+                "the broker would wait for acknowledgements the client never sends, or "
+                "the other way round"
+            )
         if self._closed:
             raise ClientClosed("this client was disconnected; nothing can be sent")
         protocol = self._protocol
@@ -832,10 +843,13 @@ class StompClient(ClientFactory):
         headers = dict(subscription.headers)
         headers["destination"] = subscription.destination
         headers["id"] = subscription.id
-        if subscription.ack is None:
-            headers["ack"] = "auto"
-        else:
-            headers["ack"] = "client" if protocol.version == "1.0" else "client-individual"
+        if "ack" not in headers:
+            # client-individual under 1.0 too, although only 1.1 defines
+            # it: 1.0's "client" is cumulative on RabbitMQ and ActiveMQ, so
+            # acknowledging a message would silently acknowledge earlier
+            # ones whose callbacks are still running.  Both brokers (and
+            # 1.0-only ones, which treat it as auto) accept it.
+            headers["ack"] = "auto" if subscription.ack is None else "client-individual"
         return self._request(Frame("SUBSCRIBE", headers), receipt, protocol, bounded=bounded)
 
     def unsubscribe(

@@ -760,14 +760,15 @@ class SubscribeTests(ClientTestCase):
         """
         SUBSCRIBE's C{ack} header: C{auto} when the client does not
         acknowledge (C{None} or C{0}); C{client-individual} for C{"auto"}
-        and C{"manual"} under 1.1 and 1.2, C{client} under 1.0.
+        and C{"manual"} in every version (1.0's C{client} is cumulative on
+        the brokers, which accept C{client-individual} under 1.0 too).
         """
         expected = {
             (None, "1.0"): "auto",
             (0, "1.1"): "auto",
             (None, "1.2"): "auto",
-            ("auto", "1.0"): "client",
-            ("manual", "1.0"): "client",
+            ("auto", "1.0"): "client-individual",
+            ("manual", "1.0"): "client-individual",
             ("auto", "1.1"): "client-individual",
             ("manual", "1.1"): "client-individual",
             ("auto", "1.2"): "client-individual",
@@ -974,7 +975,9 @@ class SubscribeTests(ClientTestCase):
         self.assertEqual(
             second.sent(),
             [
-                Frame("SUBSCRIBE", {"destination": "/q/a", "id": "sub-1", "ack": "client"}),
+                Frame(
+                    "SUBSCRIBE", {"destination": "/q/a", "id": "sub-1", "ack": "client-individual"}
+                ),
                 Frame("SUBSCRIBE", {"destination": "/q/b", "id": "sub-2", "ack": "auto"}),
             ],
         )
@@ -1926,3 +1929,29 @@ class TransactionReceiptTests(ClientTestCase):
         self.assertNoResult(sent)
         conn.receipt(frame.headers["receipt"])
         self.assertEqual(self.successResultOf(sent).command, "RECEIPT")  # type: ignore[union-attr]
+
+
+class SubscribeAckHeaderTests(ClientTestCase):
+    """
+    An C{ack} header given to L{StompClient.subscribe}.
+    """
+
+    def test_cumulative_client_mode(self) -> None:
+        """
+        C{headers={"ack": "client"}} writes STOMP's cumulative mode as
+        given, with a client policy that acknowledges.
+        """
+        client, conn = self.connect_client("1.2")
+        client.subscribe("/q", ack="manual", headers={"ack": "client"}, receipt=False)
+        self.assertEqual(conn.sent_one().headers["ack"], "client")
+
+    def test_mismatch_refused(self) -> None:
+        """
+        An C{ack} header that contradicts the policy raises
+        L{BadArgument}: the broker would wait for acknowledgements the
+        client never sends.
+        """
+        client, conn = self.connect_client("1.2")
+        self.assertRaises(BadArgument, client.subscribe, "/q", headers={"ack": "client"})
+        self.assertRaises(BadArgument, client.subscribe, "/q", ack="auto", headers={"ack": "auto"})
+        self.assertEqual(conn.sent(), [])
