@@ -48,3 +48,11 @@ docs: install
 
 clean:
 	rm -rf build docs/_build _trial_temp* *.egg-info
+
+# The memory benchmark (bench/README.md): 100,000 messages through a slow
+# consumer, stomp_twisted against stomp.py, on the local RabbitMQ; about
+# 5 minutes.  Fails if stomp_twisted's memory passes the stated bound.
+.PHONY: bench-memory
+bench-memory: install
+	@bash scripts/brokers start rabbitmq
+	$(PY) -m bench.memory

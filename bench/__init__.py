@@ -1,0 +1,3 @@
+"""
+Benchmarks of stomp_twisted against live brokers (see bench/README.md).
+"""
