@@ -24,11 +24,11 @@ brokers:
 	bash scripts/brokers start
 
 # The main job: a listener on $(DESTINATION) of the local RabbitMQ.
-# Messages go to standard output, twistd's log to standard error.
+# Messages go to standard output; stomp-listen sends twistd's log to
+# standard error.  --pidfile= lets several listeners run at once.
 listen: install
 	@bash scripts/brokers start rabbitmq
-	@$(VENV)/bin/twistd --nodaemon --pidfile= --logfile=/dev/stderr \
-	    stomp-listen --destination $(DESTINATION)
+	@$(VENV)/bin/twistd --nodaemon --pidfile= stomp-listen --destination $(DESTINATION)
 
 demo-send: install
 	$(PY) scripts/demo_send.py --destination $(DESTINATION)

@@ -157,7 +157,7 @@ class Reconnector:
     def _failed(self, message: str) -> None:
         self.failures += 1
         self.last_error = message
-        self._log.warn("{message}", message=message)
+        self._log.warn("{reason}", reason=message)
         self._attempt_failed(message)
         if not self._running:
             return

@@ -1,152 +1,881 @@
 """
 C{twistd stomp-listen}: subscribe to STOMP destinations and write each
-message received to standard output.
+message received to standard output (or a file), as C{mosquitto_sub} or
+C{kcat -C} do for their brokers.
+
+The plugin module, C{twisted/plugins/stomp_listen.py}, only names this
+module: twistd imports it when C{stomp-listen} is asked for.  L{Options} is
+the command line, L{ListenService} the service, L{makeService} twistd's
+entry point; L{format_message} renders one message in each output format.
+
+Guarantees, as the manual page (C{docs/stomp-listen.rst}) states them:
+
+  - with C{--ack auto} (the default) a message is acknowledged only once
+    it has been written to the output and flushed, so that killing the
+    listener at any moment loses nothing (the broker redelivers what was
+    not acknowledged; a message may then be written twice);
+  - a message that cannot be written (a closed pipe, a full disk) is not
+    acknowledged, and the listener stops with exit status 1;
+  - messages never share their output with twistd's log: under
+    C{twistd --nodaemon} without C{--logfile}, the log goes to standard
+    error instead of standard output.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
+import dataclasses
+import datetime
 import json
+import os
 import sys
-from typing import IO, Any
+import warnings
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
-from twisted.logger import Logger
+from twisted.internet.error import ReactorNotRunning
+from twisted.logger import ILogObserver, Logger, textFileLogObserver
 from twisted.python import usage
+from twisted.python.failure import Failure
 
 from .client import AckMode, StompClient, connect
+from .endpoints import TLSOptions, is_endpoint_description
+from .errors import BadArgument, ClientClosed, NotConnected, StompError
+from .failover import ReconnectPolicy, parse_failover_uri
+from .frame import VERSIONS
+from .heartbeat import parse_offer
 
-__all__ = ["ListenService", "Options", "makeService"]
+__all__ = ["FORMATS", "ListenService", "Options", "format_message", "makeService"]
 
-FORMATS = ("body", "json")
+#: The output formats: the body alone, JSON lines, and a form for people.
+FORMATS = ("body", "json", "pretty")
+#: The acknowledgement modes of the command line.
+ACK_MODES = ("none", "auto", "manual")
+#: The exit status after a failure: output broken, or the client gave up.
+EXIT_FAILURE = 1
+
+#: SUBSCRIBE headers the client writes itself.
+_RESERVED_SUBSCRIBE_HEADERS = ("destination", "id", "ack")
+#: The prefetch headers of RabbitMQ and ActiveMQ (each ignores the other's).
+_PREFETCH_HEADERS = ("prefetch-count", "activemq.prefetchSize")
+
+
+def _key_value(text: str, option: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise usage.UsageError(f"{option} takes NAME=VALUE, not {text!r}")
+    return name, value
+
+
+def _versions(text: str) -> list[str]:
+    versions = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in versions if v not in VERSIONS]
+    if not versions or unknown:
+        raise ValueError(f"expected some of {', '.join(VERSIONS)} separated by commas")
+    return versions
+
+
+def _heartbeat(text: str) -> tuple[int, int]:
+    try:
+        return parse_offer(text)
+    except BadArgument:
+        raise ValueError("expected two numbers of milliseconds, like 10000,10000") from None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also rejects nan
+        raise ValueError("must be a number of seconds, 0 or more")
+    return value
 
 
 class Options(usage.Options):
     """
-    The command line of C{stomp-listen}.
+    The command line of C{stomp-listen}.  After parsing, L{connect_arguments}
+    gives the arguments of L{stomp_twisted.connect}.
     """
 
-    synopsis = "[options] --destination /queue/name [--destination ...]"
+    synopsis = "[options] --destination DEST [--destination DEST ...]"
     longdesc = (
         "Connect to a STOMP broker, subscribe to each --destination and write every "
-        "message received to standard output, one per line (or as JSON lines)."
+        "message received to standard output (or --output FILE), one per message, as "
+        "--format says: body (the body and a newline), json (a JSON object per line: "
+        "destination, headers, and body, or body_base64 for a body that is not UTF-8) or "
+        "pretty (headers and body, for people).  With --ack auto (the default) a message "
+        "is acknowledged only after it has been written and flushed: killing the listener "
+        "loses nothing, and the broker redelivers what was not written.  twistd's log never "
+        "goes to the messages' output (under --nodaemon it goes to standard error).  Exit "
+        "status: 0 after --count messages, 1 if the output breaks or the client gives up "
+        "connecting, 1 (twistd) or 64 (twist) for a usage error; SIGTERM and SIGINT leave "
+        "with a DISCONNECT the broker confirms.  See docs/stomp-listen.rst."
     )
     optParameters = [
-        ["host", "H", "127.0.0.1", "Broker host name or address."],
-        ["port", "p", None, "Broker port [default: 61613, or 61612 with --ssl].", int],
-        ["login", "u", None, "STOMP login."],
+        [
+            "host",
+            "H",
+            None,
+            "Broker host name or address, or a failover URI listing several brokers, "
+            "like failover:(tcp://a:61613,tcp://b:61613). [default: 127.0.0.1]",
+        ],
+        ["port", "p", None, "Broker port. [default: 61613, or 61612 with --ssl]", int],
+        [
+            "endpoint",
+            "e",
+            None,
+            "A Twisted client endpoint description to connect through "
+            "instead of --host/--port/--ssl, e.g. tcp:host=broker:port=61613 or "
+            "unix:path=/run/stomp.sock.",
+        ],
+        [
+            "ca-file",
+            None,
+            None,
+            "TLS: trust the CAs in this PEM file instead of the system's (implies --ssl).",
+        ],
+        ["cert-file", None, None, "TLS: present this PEM client certificate (implies --ssl)."],
+        ["key-file", None, None, "TLS: the PEM key of --cert-file, if not in that file."],
+        ["server-name", None, None, "TLS: the name to send and verify, if not --host."],
+        ["login", "u", None, "The STOMP login."],
+        [
+            "passcode",
+            None,
+            None,
+            "The passcode. WARNING: visible to every user in the "
+            "process list; prefer --passcode-file or --passcode-env.",
+        ],
         ["passcode-env", None, None, "Read the passcode from this environment variable."],
+        ["passcode-file", None, None, "Read the passcode from the first line of this file."],
         ["vhost", None, "/", "The CONNECT host header (RabbitMQ's virtual host)."],
-        ["ack", "a", "none", "Acknowledgement: none or auto (after the message is written)."],
-        ["format", "f", "body", "Output format: body (one per line) or json (JSON lines)."],
-        ["count", "n", None, "Exit after this many messages.", int],
+        [
+            "stomp-version",
+            None,
+            "1.0,1.1,1.2",
+            "The STOMP versions to offer, by commas.",
+            _versions,
+        ],
+        [
+            "heartbeat",
+            None,
+            "10000,10000",
+            "Heart-beats to offer, CX,CY in milliseconds: "
+            "send at least every CX, expect the broker every CY; 0,0 for none.",
+            _heartbeat,
+        ],
+        [
+            "ack",
+            "a",
+            "auto",
+            "none: the broker forgets each message once sent; auto: "
+            "acknowledge each message once written and flushed; manual: acknowledge nothing "
+            "(peek: the broker redelivers every message after the listener leaves).",
+        ],
+        [
+            "prefetch",
+            None,
+            None,
+            "How many unacknowledged messages the broker may send ahead "
+            "(RabbitMQ's prefetch-count and ActiveMQ's activemq.prefetchSize). [default: the "
+            "broker's; with --count: 1, or N under --ack manual]",
+            _positive_int,
+        ],
+        ["count", "c", None, "Exit (status 0) after writing this many messages.", _positive_int],
+        ["format", "f", "body", "Output format: body, json or pretty."],
+        [
+            "output",
+            "o",
+            None,
+            "Append messages to this file instead of standard output (- for standard output).",
+        ],
+        [
+            "reconnect-delay",
+            None,
+            None,
+            "Seconds before the first retry after a failed or "
+            "lost connection; each further retry waits twice as long. [default: 0.1]",
+            _seconds,
+        ],
+        [
+            "reconnect-max-delay",
+            None,
+            None,
+            "The longest wait between retries, in seconds. [default: 30]",
+            _seconds,
+        ],
+        [
+            "reconnect-attempts",
+            None,
+            None,
+            "Give up (exit status 1) after this many failed "
+            "attempts in a row. [default: never give up]",
+            _positive_int,
+        ],
     ]
-    optFlags = [["ssl", None, "Connect over TLS, verifying the broker's certificate."]]
+    optFlags = [
+        ["ssl", None, "Connect over TLS, verifying the broker's certificate and name."],
+        ["no-verify", None, "TLS: do not verify the broker's certificate (development only)."],
+        [
+            "no-reconnect",
+            None,
+            "Make one connection attempt; exit (status 1) when it fails or the connection is lost.",
+        ],
+        [
+            "fsync",
+            None,
+            "With --output: fsync the file after each message, before it is acknowledged.",
+        ],
+    ]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["destinations"] = []
+        self["headers"] = {}
+        self["subscribe-headers"] = {}
+        self["tls"] = None
+        self["reconnect"] = {}
 
     def opt_destination(self, destination: str) -> None:
         """
-        A destination to subscribe to (repeatable).
+        A destination to subscribe to, such as /queue/orders or /topic/prices (repeatable;
+        at least one).
         """
+        if not destination:
+            raise usage.UsageError("--destination must not be empty")
         self["destinations"].append(destination)
 
     opt_d = opt_destination
 
+    def opt_header(self, header: str) -> None:
+        """
+        NAME=VALUE: an extra CONNECT header (repeatable).
+        """
+        name, value = _key_value(header, "--header")
+        self["headers"][name] = value
+
+    def opt_subscribe_header(self, header: str) -> None:
+        """
+        NAME=VALUE: an extra SUBSCRIBE header for every destination, such as selector=...
+        (repeatable).
+        """
+        name, value = _key_value(header, "--subscribe-header")
+        if name in _RESERVED_SUBSCRIBE_HEADERS:
+            raise usage.UsageError(
+                f"--subscribe-header cannot set {name!r}: use --destination and --ack"
+            )
+        self["subscribe-headers"][name] = value
+
     def postOptions(self) -> None:
         if not self["destinations"]:
             raise usage.UsageError("give at least one --destination")
-        if self["ack"] not in ("none", "auto"):
-            raise usage.UsageError(f"--ack must be none or auto, not {self['ack']!r}")
+        if self["ack"] not in ACK_MODES:
+            raise usage.UsageError(f"--ack must be one of {', '.join(ACK_MODES)}")
         if self["format"] not in FORMATS:
             raise usage.UsageError(f"--format must be one of {', '.join(FORMATS)}")
-        if self["count"] is not None and self["count"] < 1:
-            raise usage.UsageError("--count must be at least 1")
+        # usage.Options does not coerce the defaults.
+        if isinstance(self["stomp-version"], str):
+            self["stomp-version"] = _versions(self["stomp-version"])
+        if isinstance(self["heartbeat"], str):
+            self["heartbeat"] = _heartbeat(self["heartbeat"])
+        self._check_broker()
+        self._check_reconnect()
+        self["passcode"] = self._passcode()
+        if self["output"] == "-":
+            self["output"] = None
+        if self["output"] is not None:
+            self["output"] = os.path.abspath(self["output"])
+            try:
+                with open(self["output"], "ab"):
+                    pass
+            except OSError as error:
+                raise usage.UsageError(
+                    f"cannot write to --output {self['output']}: {error.strerror}"
+                ) from None
+        elif self["fsync"]:
+            raise usage.UsageError("--fsync needs --output FILE")
+        if self["prefetch"] is None and self["count"] is not None and self["ack"] != "none":
+            # Exactly N: under --ack auto the broker sends the next message
+            # once the last one is acknowledged; under --ack manual nothing
+            # is acknowledged, so it may send N at once and no more.
+            self["prefetch"] = self["count"] if self["ack"] == "manual" else 1
+        self._keep_log_apart()
+
+    def _check_broker(self) -> None:
+        tls_files = [self[name] for name in ("ca-file", "cert-file", "key-file", "server-name")]
+        wants_tls = self["ssl"] or self["no-verify"] or any(v is not None for v in tls_files)
+        if self["endpoint"] is not None:
+            given = [
+                f"--{name}"
+                for name in ("host", "port", "ca-file", "cert-file", "key-file", "server-name")
+                if self[name] is not None
+            ] + [f"--{name}" for name in ("ssl", "no-verify") if self[name]]
+            if given:
+                raise usage.UsageError(
+                    f"--endpoint cannot be combined with {', '.join(given)}: "
+                    "put TLS settings in the endpoint description"
+                )
+            if not is_endpoint_description(self["endpoint"]):
+                raise usage.UsageError(
+                    f"--endpoint {self['endpoint']!r} is not an endpoint description "
+                    "(tcp:, tls:, ssl:, unix:, ...)"
+                )
+            self._check_endpoint(self["endpoint"])
+            return
+        host = self["host"]
+        if host is None:
+            host = self["host"] = "127.0.0.1"
+        if not host:
+            raise usage.UsageError("--host must not be empty")
+        if host.startswith("failover:") or "://" in host:
+            if self["port"] is not None:
+                raise usage.UsageError("a failover URI carries its own ports: drop --port")
+            try:
+                parse_failover_uri(host)
+            except BadArgument as error:
+                raise usage.UsageError(str(error)) from None
+        elif is_endpoint_description(host):
+            raise usage.UsageError(f"--host {host!r} looks like an endpoint: use --endpoint")
+        if self["port"] is not None and not 0 < self["port"] < 65536:
+            raise usage.UsageError(f"--port must be between 1 and 65535, not {self['port']}")
+        if self["key-file"] is not None and self["cert-file"] is None:
+            raise usage.UsageError("--key-file needs --cert-file")
+        if wants_tls:
+            self["ssl"] = True
+            try:
+                tls = TLSOptions(
+                    ca_file=self["ca-file"],
+                    cert_file=self["cert-file"],
+                    key_file=self["key-file"],
+                    server_name=self["server-name"],
+                    verify=not self["no-verify"],
+                )
+                # Reads and checks the files now, not on the first attempt.
+                tls.creator(self["server-name"] or "localhost")
+            except BadArgument as error:
+                raise usage.UsageError(str(error)) from None
+            self["tls"] = tls
+
+    @staticmethod
+    def _check_endpoint(description: str) -> None:
+        # Parse it now, with no reactor: importing the reactor here would
+        # install the default one before twistd or twist picks theirs.
+        from twisted.internet.endpoints import clientFromString
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                clientFromString(object(), description)  # type: ignore[no-untyped-call]
+            except (ValueError, TypeError, KeyError, OSError) as error:
+                raise usage.UsageError(f"bad --endpoint {description!r}: {error}") from None
+
+    def _check_reconnect(self) -> None:
+        tuned = {
+            field: self[name]
+            for name, field in (
+                ("reconnect-delay", "initial_delay"),
+                ("reconnect-max-delay", "max_delay"),
+                ("reconnect-attempts", "max_attempts"),
+            )
+            if self[name] is not None
+        }
+        self["reconnect"] = {}
+        if self["no-reconnect"]:
+            if tuned:
+                raise usage.UsageError("--no-reconnect cannot be combined with --reconnect-*")
+            self["reconnect"] = {"reconnect": None}
+        elif tuned:
+            # Over a failover URI's own settings, if any.
+            host = self["host"] or ""
+            base = ReconnectPolicy()
+            if self["endpoint"] is None and (host.startswith("failover:") or "://" in host):
+                base = parse_failover_uri(host)[1] or base
+            try:
+                policy = dataclasses.replace(base, **tuned)
+            except BadArgument as error:
+                raise usage.UsageError(str(error)) from None
+            self["reconnect"] = {"reconnect": policy}
+
+    def _passcode(self) -> str | None:
+        sources = [name for name in ("passcode", "passcode-env", "passcode-file") if self[name]]
+        if len(sources) > 1:
+            raise usage.UsageError(f"give only one of --{', --'.join(sources)}")
+        if self["passcode-env"]:
+            name = self["passcode-env"]
+            if name not in os.environ:
+                raise usage.UsageError(f"--passcode-env: ${name} is not set")
+            return os.environ[name]
+        if self["passcode-file"]:
+            try:
+                with open(self["passcode-file"], encoding="utf-8") as file:
+                    first = file.readline()
+            except (OSError, UnicodeDecodeError) as error:
+                why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+                raise usage.UsageError(f"cannot read --passcode-file: {why}") from None
+            return first.rstrip("\r\n")
+        passcode: str | None = self["passcode"]
+        return passcode
+
+    def _keep_log_apart(self) -> None:
+        # Messages and twistd's log must not share standard output.
+        parent = getattr(self, "parent", None)
+        if parent is None or self["output"] is not None:
+            return
+        if "nodaemon" in parent:  # twistd
+            if not parent["nodaemon"]:
+                raise usage.UsageError(
+                    "a daemon's standard output is /dev/null: give --output FILE "
+                    "(or run twistd with --nodaemon)"
+                )
+            if parent.get("syslog") or parent.get("logger"):
+                return
+            if parent.get("logfile") == "-":
+                raise usage.UsageError(
+                    "--logfile=- would mix twistd's log with the messages on standard "
+                    "output: log elsewhere, or give --output FILE"
+                )
+            if not parent.get("logfile"):
+                # twistd --nodaemon logs to standard output by default; twistd
+                # imports its --logger by name once the options are parsed.
+                parent["logger"] = f"{__name__}.{stderr_log_observer.__name__}"
+        elif "logFile" in parent and _is_stdout(parent["logFile"]):
+            # twist logs to standard output by default (--log-file=-, which
+            # cannot be told from the default): as --log-file=+ does.
+            parent["logFile"] = sys.stderr
+
+    def connect_arguments(self) -> dict[str, Any]:
+        """
+        The keyword arguments of L{stomp_twisted.connect} (except
+        C{reactor}) for these options, which must have been parsed.
+        """
+        arguments: dict[str, Any] = {
+            "connect_headers": dict(self["headers"]),
+            "versions": list(self["stomp-version"]),
+            "vhost": self["vhost"],
+            "heartbeat": self["heartbeat"],
+        }
+        if self["login"] is not None:
+            arguments["login"] = self["login"]
+        if self["passcode"] is not None:
+            arguments["passcode"] = self["passcode"]
+        if self["endpoint"] is not None:
+            arguments["host"] = self["endpoint"]
+        else:
+            arguments["host"] = self["host"]
+            arguments["port"] = self["port"]
+            arguments["ssl"] = self["ssl"]
+            arguments["tls"] = self["tls"]
+        arguments.update(self["reconnect"])
+        return arguments
+
+    def subscribe_headers(self) -> dict[str, str]:
+        """
+        The SUBSCRIBE headers of every destination: the prefetch, then
+        C{--subscribe-header}s, which win.
+        """
+        headers: dict[str, str] = {}
+        if self["prefetch"] is not None:
+            for name in _PREFETCH_HEADERS:
+                headers[name] = str(self["prefetch"])
+        headers.update(self["subscribe-headers"])
+        return headers
+
+    def describe_broker(self) -> str:
+        """
+        Where the listener connects, for the log.
+        """
+        if self["endpoint"] is not None:
+            return str(self["endpoint"])
+        host = str(self["host"])
+        if host.startswith("failover:") or "://" in host:
+            return host
+        port = self["port"] or (61612 if self["ssl"] else 61613)
+        return f"{'ssl' if self['ssl'] else 'tcp'}://{host}:{port}"
 
 
-def format_message(body: bytes, headers: dict[str, str], style: str) -> bytes:
+def _is_stdout(file: object) -> bool:
+    try:
+        return bool(getattr(file, "fileno")() == 1)  # noqa: B009
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def stderr_log_observer() -> ILogObserver:
     """
-    One message as one line of output, newline included.
+    A log observer writing to standard error: twistd's log under
+    C{--nodaemon}, so that it stays off the messages' standard output.
     """
+    return textFileLogObserver(sys.stderr)
+
+
+# --- output formats ---------------------------------------------------------
+
+# Control characters shown escaped in the pretty format, so that a message
+# cannot drive the terminal; a body keeps its tabs and newlines.
+_HEADER_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_HEADER_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_BODY_ESCAPES = {c: e for c, e in _HEADER_ESCAPES.items() if c not in (0x09, 0x0A)}
+
+
+def _hexdump(data: bytes) -> list[str]:
+    # As hexdump -C shows it.
+    lines = []
+    for offset in range(0, len(data), 16):
+        chunk = data[offset : offset + 16]
+        left = " ".join(f"{b:02x}" for b in chunk[:8])
+        right = " ".join(f"{b:02x}" for b in chunk[8:])
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{text}|")
+    return lines
+
+
+def _timestamp(when: float) -> str:
+    moment = datetime.datetime.fromtimestamp(when).astimezone()
+    return (
+        moment.strftime("%Y-%m-%d %H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}"
+        + (moment.strftime(" %z"))
+    )
+
+
+def format_message(
+    body: bytes,
+    headers: dict[str, str],
+    style: str,
+    *,
+    number: int = 1,
+    received: float = 0.0,
+) -> bytes:
+    """
+    One message as written to the output.
+
+    @param style: C{"body"}: the body and a newline (binary bodies as they
+        are); C{"json"}: one line, a JSON object with C{destination},
+        C{headers} and C{body}, or C{body_base64} (base64) instead of
+        C{body} when the body is not UTF-8; C{"pretty"}: a heading line
+        (number, destination, time received), the headers, a blank line,
+        the body (control characters escaped; a hex dump if it is not
+        UTF-8) and a blank line.
+    @param number: the message's number, from 1, for C{"pretty"}.
+    @param received: when it arrived (seconds since the epoch), for
+        C{"pretty"}.
+    """
+    if style == "body":
+        return body + b"\n"
+    destination = headers.get("destination")
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
     if style == "json":
-        record: dict[str, Any] = {"destination": headers.get("destination"), "headers": headers}
-        try:
-            record["body"] = body.decode("utf-8")
-        except UnicodeDecodeError:
+        record: dict[str, Any] = {"destination": destination, "headers": headers}
+        if text is not None:
+            record["body"] = text
+        else:
             record["body_base64"] = base64.b64encode(body).decode("ascii")
         return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
-    return body + b"\n"
+    if style != "pretty":
+        raise ValueError(f"unknown format {style!r}")
+    where = str(destination).translate(_HEADER_ESCAPES)
+    lines = [f"=== message {number} from {where} at {_timestamp(received)}"]
+    for name, value in headers.items():
+        lines.append(f"  {name.translate(_HEADER_ESCAPES)}: {value.translate(_HEADER_ESCAPES)}")
+    lines.append("")
+    if not body:
+        lines.append("(empty body)")
+    elif text is None:
+        lines.append(f"(binary body, {len(body)} bytes)")
+        lines.extend(_hexdump(body))
+    else:
+        lines.append(text.translate(_BODY_ESCAPES).removesuffix("\n"))
+    lines.append("")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# --- the service ------------------------------------------------------------
+
+
+class Output(Protocol):
+    """
+    Where messages are written: a binary file.
+    """
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def flush(self) -> None: ...
+
+
+def _write_fully(output: Output, data: bytes, fsync: bool) -> None:
+    # Everything, then flushed (and synced): only then may it be acknowledged.
+    while data:
+        written = output.write(data)
+        if written is None:
+            raise BlockingIOError("the output would block")
+        data = data[written:]
+    output.flush()
+    if fsync:
+        os.fsync(getattr(output, "fileno")())  # noqa: B009
 
 
 class ListenService(Service):
     """
-    Listens while running: connects on start, disconnects on stop.
+    Listens while running: connects and subscribes on start, writes each
+    message and acknowledges it, and leaves with a graceful DISCONNECT on
+    stop.
+
+    @ivar client: the L{StompClient} once started.
+    @ivar written: how many messages have been written.
+    @ivar exit_status: C{None} while nothing has ended the listener, then
+        C{0} (C{--count} reached) or L{EXIT_FAILURE} (the output broke,
+        the client gave up).
     """
 
     _log = Logger()
 
-    def __init__(self, options: Options, reactor: Any, output: IO[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        reactor: Any,
+        output: Output | None = None,
+        connect: Callable[..., StompClient] = connect,
+    ) -> None:
+        """
+        @param options: the parsed command line.
+        @param reactor: the reactor: the client's clock, and what is
+            stopped when the listener is done.
+        @param output: where to write messages; by default C{--output}'s
+            file, opened on start, or standard output.
+        @param connect: L{stomp_twisted.connect}, or a stand-in for tests.
+        """
         self._options = options
         self._reactor = reactor
-        self._output = output if output is not None else sys.stdout.buffer
-        self._received = 0
+        self._output = output
+        self._connect = connect
+        # The file the service opened itself, to close when done.
+        self._opened: Any = None
+        self._leaving = False
+        self.exit_status: int | None = None
+        self.written = 0
         self.client: StompClient | None = None
+
+    # --- starting -----------------------------------------------------------
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         options = self._options
-        headers: dict[str, str] = {}
-        if options["login"] is not None:
-            headers["login"] = options["login"]
-        if options["passcode-env"] is not None:
-            import os
-
-            headers["passcode"] = os.environ.get(options["passcode-env"], "")
-        ack: AckMode = "auto" if options["ack"] == "auto" else None
-        client = connect(
-            options["host"],
-            options["port"],
-            ssl=options["ssl"],
-            connect_headers=headers,
-            reactor=self._reactor,
-            vhost=options["vhost"],
+        if self._output is None:
+            self._output = self._open_output()
+        arguments = options.connect_arguments()
+        self._log.info(
+            "stomp-listen: connecting to {broker}{login}; subscribing to {destinations} "
+            "(--ack {ack}); writing {style} to {output}",
+            broker=options.describe_broker(),
+            login=f" as {options['login']}" if options["login"] is not None else "",
+            destinations=", ".join(options["destinations"]),
+            ack=options["ack"],
+            style=options["format"],
+            output=options["output"] or "standard output",
         )
+        client = self._connect(reactor=self._reactor, **arguments)
         self.client = client
+        client.reg_cb("CONNECTED", self._connected)
+        client.reg_cb("ERROR", self._broker_error)
+        client.reg_cb("RECEIPT", self._receipt)
+        client.reg_cb("disconnect", self._disconnected)
+        ack: AckMode = None if options["ack"] == "none" else "manual"
+        headers = options.subscribe_headers()
+        for destination in options["destinations"]:
+            # Written once CONNECTED arrives, and again after each reconnection.
+            subscribed = client.subscribe(
+                destination, self._message, ack=ack, headers=headers, receipt=False
+            )
+            subscribed.addErrback(self._not_subscribed, destination)
+        self._watch()
 
-        def subscribe(client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-            # Once: the client itself re-subscribes after a reconnect.
-            client.unreg_cb(subscribing)
-            for destination in options["destinations"]:
-                client.subscribe(destination, self._write, ack=ack)
+    def _open_output(self) -> Output:
+        path = self._options["output"]
+        if path is not None:
+            self._opened = open(path, "ab", buffering=0)  # noqa: SIM115
+        else:
+            # Standard output, unbuffered and blocking: each message reaches
+            # the pipe or file before it is acknowledged.  A duplicate of
+            # the descriptor, so that sys.stdout has nothing to fail on at
+            # exit after a broken pipe.
+            fd = os.dup(1)
+            os.set_blocking(fd, True)
+            self._opened = open(fd, "wb", buffering=0)  # noqa: SIM115
+        output: Output = self._opened
+        return output
 
-        subscribing = client.reg_cb("CONNECTED", subscribe)
-        client.reg_cb("connect_error", lambda c, message: self._log.error("{m}", m=message))
-        client.reg_cb("ERROR", lambda c, body, h: self._log.error("broker ERROR: {h}", h=h))
+    def _watch(self) -> None:
+        # Fails with NotConnected once the client gives up.
+        assert self.client is not None
+        self.client.when_connected().addErrback(self._gave_up)
 
-    def _write(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-        count = self._options["count"]
-        if count is not None and self._received >= count:
-            raise RuntimeError("--count reached; message left for the broker")
-        self._output.write(format_message(body, headers, self._options["format"]))
-        self._output.flush()
-        self._received += 1
-        if count is not None and self._received == count:
-            self._reactor.callLater(0, self._reactor.stop)
+    # --- events -------------------------------------------------------------
+
+    def _connected(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        self._log.info(
+            "connected to {broker} ({server}, STOMP {version}); subscribing to {destinations}",
+            broker=self._options.describe_broker(),
+            server=headers.get("server", "server unknown"),
+            version=client.version,
+            destinations=", ".join(self._options["destinations"]),
+        )
+
+    def _broker_error(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        self._log.error(
+            "the broker sent ERROR: {error}{details}",
+            error=headers.get("message", "(no message header)"),
+            details=f": {body.decode('utf-8', 'replace')[:1000]}" if body else "",
+        )
+
+    def _receipt(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        # The listener asks for no receipt but DISCONNECT's.
+        if self._leaving:
+            self._log.info(
+                "the broker confirmed DISCONNECT (receipt {receipt})",
+                receipt=headers.get("receipt-id"),
+            )
+
+    def _disconnected(self, client: StompClient, reason: str) -> None:
+        if self._leaving:
+            return
+        waiting = client.when_connected()
+        if not waiting.called:
+            # Otherwise the client gave up: _gave_up says so.
+            self._log.warn("connection lost: {reason}; reconnecting", reason=reason)
+        waiting.addErrback(self._gave_up)
+
+    def _gave_up(self, failure: Failure) -> None:
+        if isinstance(failure.value, ClientClosed) or self._leaving or self.exit_status is not None:
+            return
+        if isinstance(failure.value, NotConnected):
+            self._log.error("giving up: {reason}", reason=failure.getErrorMessage())
+        else:
+            self._log.failure("the client failed", failure)
+        self._finish(EXIT_FAILURE)
+
+    def _not_subscribed(self, failure: Failure, destination: str) -> None:
+        if isinstance(failure.value, (NotConnected, ClientClosed)):
+            return  # the client gave up or was stopped: said elsewhere
+        self._log.failure("cannot subscribe to {destination}", failure, destination=destination)
+        self._finish(EXIT_FAILURE)
+
+    # --- messages -----------------------------------------------------------
+
+    def _message(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        options = self._options
+        acking = options["ack"] != "none"
+        if self.exit_status is not None or (self._leaving and acking):
+            # Done, or leaving: not written, so not acknowledged; the broker
+            # redelivers it.  (Under --ack none the broker has forgotten it
+            # already: it is written while the connection lasts.)
+            return
+        assert self._output is not None
+        data = format_message(
+            body,
+            headers,
+            options["format"],
+            number=self.written + 1,
+            received=self._reactor.seconds(),
+        )
+        try:
+            _write_fully(self._output, data, options["fsync"])
+        except OSError as error:
+            self._output_broken(error, headers)
+            return
+        self.written += 1
+        if options["ack"] == "auto":
+            try:
+                acked = client.ack(headers, receipt=False)
+            except StompError as error:
+                self._log.error("cannot acknowledge a message: {error}", error=error)
+            else:
+                acked.addErrback(self._log_ack_failure)
+        count = options["count"]
+        if count is not None and self.written >= count:
+            self._log.info("{count} message(s) written (--count): leaving", count=count)
+            self._finish(0)
+
+    def _log_ack_failure(self, failure: Failure) -> None:
+        self._log.failure("acknowledging a message failed", failure)
+
+    def _output_broken(self, error: OSError, headers: dict[str, str]) -> None:
+        where = self._options["output"] or "standard output"
+        fate = {
+            "none": "is lost (--ack none: the broker has forgotten it)",
+            "auto": "is not acknowledged: the broker will redeliver it",
+            "manual": "is not acknowledged: the broker will redeliver it",
+        }[self._options["ack"]]
+        self._log.error(
+            "cannot write to {where}: {error}; message {id} from {destination} {fate}; stopping",
+            where=where,
+            error=error.strerror or error,
+            id=headers.get("message-id", "?"),
+            destination=headers.get("destination", "?"),
+            fate=fate,
+        )
+        self._finish(EXIT_FAILURE)
+
+    def _finish(self, status: int) -> None:
+        if self.exit_status is not None:
+            return
+        self.exit_status = status
+        with contextlib.suppress(ReactorNotRunning):
+            self._reactor.stop()
+
+    # --- stopping -----------------------------------------------------------
 
     def stopService(self) -> Deferred[None] | None:
         super().stopService()  # type: ignore[no-untyped-call]
         if self.client is None:
             return None
-        return self.client.disconnect()
+        self._leaving = True
+        client = self.client
+        if client.is_connected:
+            self._log.info("leaving: sending DISCONNECT")
+        left = client.disconnect()
+        left.addCallback(self._left)
+        return left
+
+    def _left(self, result: None) -> None:
+        self._log.info("disconnected; {count} message(s) written", count=self.written)
+        if self._opened is not None:
+            with contextlib.suppress(OSError):  # a broken pipe, already reported
+                self._opened.close()
+
+
+def _exit_on_failure(service: ListenService) -> None:
+    # twistd and twist exit with status 0 once the reactor stops (or with
+    # the signal that stopped it): this makes a listener that failed exit
+    # with its status, after twistd has cleaned up.
+    status = service.exit_status
+    if not status:
+        return
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def makeService(options: Options) -> ListenService:
     """
-    twistd's entry point.
+    twistd's and twist's entry point: the service, on the global reactor.
     """
     from twisted.internet import reactor
 
-    return ListenService(options, reactor)
+    service = ListenService(options, reactor)
+    atexit.register(_exit_on_failure, service)
+    return service
