@@ -18,10 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.application.service import IServiceMaker
 from twisted.internet.error import ConnectionLost as TCPConnectionLost
 from twisted.internet.error import ConnectionRefusedError
@@ -39,6 +35,7 @@ from stomp_twisted.frame import Frame
 from stomp_twisted.tap import ListenService, Options, format_message
 
 from .fakes import FakeConnection, FakeEndpoint
+from .pki import self_signed
 
 TOP = Path(__file__).resolve().parent.parent
 QUEUE = "/queue/a"
@@ -48,38 +45,6 @@ def parse(*argv: str) -> Options:
     options = Options()
     options.parseOptions(list(argv))
     return options
-
-
-def self_signed(directory: str) -> tuple[str, str]:
-    """
-    A self-signed certificate and its key, as PEM files in C{directory}.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_file = os.path.join(directory, "cert.pem")
-    key_file = os.path.join(directory, "cert.key")
-    with open(cert_file, "wb") as file:
-        file.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_file, "wb") as file:
-        file.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return cert_file, key_file
 
 
 class OptionsTests(SynchronousTestCase):

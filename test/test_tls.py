@@ -11,15 +11,10 @@ that do not speak it.
 
 from __future__ import annotations
 
-import datetime
 import os
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import Factory, Protocol
@@ -31,6 +26,7 @@ from stomp_twisted import BadArgument, NotConnected, StompClient
 from stomp_twisted.endpoints import TLSOptions, client_endpoint
 
 from .brokers import Broker, require, unique_queue
+from .pki import self_signed
 
 #: The bound on every wait for something that should happen.
 TIMEOUT = 15.0
@@ -212,39 +208,6 @@ class TLSBrokerTests(TestCase):
         self.assertIn("development only", warnings[0])
 
 
-def make_certificate(directory: str, name: str) -> tuple[str, str]:
-    """
-    A self-signed certificate for C{name} and its key, as PEM files in
-    C{directory}.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_file = os.path.join(directory, f"{name}.pem")
-    key_file = os.path.join(directory, f"{name}.key")
-    with open(cert_file, "wb") as file:
-        file.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_file, "wb") as file:
-        file.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return cert_file, key_file
-
-
 class TLSOptionsTests(TestCase):
     """
     Bad TLS settings fail at once, with L{BadArgument} naming the file.
@@ -253,8 +216,8 @@ class TLSOptionsTests(TestCase):
     def setUp(self) -> None:
         self.dir = self.mktemp()
         os.makedirs(self.dir)
-        self.cert, self.key = make_certificate(self.dir, "one")
-        self.other_cert, self.other_key = make_certificate(self.dir, "two")
+        self.cert, self.key = self_signed(self.dir, "one")
+        self.other_cert, self.other_key = self_signed(self.dir, "two")
         self.missing = os.path.join(self.dir, "missing.pem")
 
     def assertBad(self, tls: TLSOptions, *fragments: str) -> None:
