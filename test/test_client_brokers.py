@@ -33,6 +33,7 @@ from stomp_twisted import (
 )
 from stomp_twisted.errors import TransactionAborted
 
+from . import inbox as inboxes_module
 from .brokers import ACTIVEMQ, RABBITMQ, Broker, require, unique_queue
 
 #: The bound on every wait for something that should happen.
@@ -46,79 +47,20 @@ else:
     _Base = object
 
 
-class Inbox:
+class Inbox(inboxes_module.Inbox):
     """
-    A subscription callback (or C{MESSAGE} observer) that records what
-    arrives, with bounded waits on it.
+    An L{test.inbox.Inbox} whose waits are bounded by C{TIMEOUT}.
     """
-
-    def __init__(self, reply: Callable[[bytes, Headers], object] | None = None) -> None:
-        """
-        @param reply: computes what the callback returns for a message (a
-            Deferred makes ack="auto" wait for it).
-        """
-        self.messages: list[tuple[bytes, Headers]] = []
-        self._reply = reply
-        self._waiters: list[tuple[Callable[[], object], Deferred[Any]]] = []
-
-    def __call__(self, client: StompClient, body: bytes, headers: Headers) -> object:
-        self.messages.append((body, headers))
-        for waiter in list(self._waiters):
-            self._check(waiter)
-        return None if self._reply is None else self._reply(body, headers)
-
-    @property
-    def bodies(self) -> list[bytes]:
-        return [body for body, _ in self.messages]
-
-    def _check(self, waiter: tuple[Callable[[], object], Deferred[Any]]) -> None:
-        test, deferred = waiter
-        if deferred.called:
-            self._waiters.remove(waiter)
-            return
-        result = test()
-        if result is not None:
-            self._waiters.remove(waiter)
-            deferred.callback(result)
 
     def _wait(self, test: Callable[[], object]) -> Deferred[Any]:
-        deferred: Deferred[Any] = Deferred()
-        waiter = (test, deferred)
-        self._waiters.append(waiter)
-        self._check(waiter)
-        return deferred.addTimeout(TIMEOUT, reactor)
-
-    def wait_for(self, body: bytes, occurrence: int = 1) -> Deferred[Headers]:
-        """
-        The headers of the C{occurrence}th message with C{body}, once it
-        has arrived.
-        """
-
-        def test() -> Headers | None:
-            found = [headers for b, headers in self.messages if b == body]
-            return found[occurrence - 1] if len(found) >= occurrence else None
-
-        return self._wait(test)
-
-    def wait_count(self, count: int) -> Deferred[list[bytes]]:
-        """
-        The bodies, once at least C{count} messages have arrived.
-        """
-        return self._wait(lambda: self.bodies if len(self.messages) >= count else None)
+        return super()._wait(test).addTimeout(TIMEOUT, reactor)
 
 
 def next_event(client: StompClient, event: str) -> Deferred[tuple[Any, ...]]:
     """
     The arguments of the next C{event} observed on C{client}, bounded.
     """
-    fired: Deferred[tuple[Any, ...]] = Deferred()
-
-    def observe(*args: Any) -> None:
-        if not fired.called:
-            fired.callback(args)
-
-    client.reg_cb(event, observe)
-    return fired.addTimeout(TIMEOUT, reactor)
+    return inboxes_module.next_event(client, event).addTimeout(TIMEOUT, reactor)
 
 
 def sentinel() -> bytes:

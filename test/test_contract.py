@@ -20,7 +20,6 @@ Absence is never proved by sleeping: to show that a message is I{not}
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet import reactor
@@ -42,6 +41,7 @@ from stomp_twisted.protocol import StompProtocol
 from stomp_twisted.testing import LIKE_ACTIVEMQ, LIKE_RABBITMQ, BrokerBehaviour, MemoryBroker
 
 from .brokers import ACTIVEMQ, RABBITMQ, Broker, require, unique_queue
+from .inbox import Inbox, next_event
 
 #: The bound on every wait, in real or simulated seconds.
 TIMEOUT = 10.0
@@ -212,77 +212,6 @@ class RealHarness(Harness):
 # --- recording what arrives ---------------------------------------------------
 
 
-class Inbox:
-    """
-    A subscription callback (or C{MESSAGE} observer) that records what
-    arrives, with waits on it (to be bounded by the harness).
-    """
-
-    def __init__(self, subscription: str | None = None) -> None:
-        """
-        @param subscription: as a C{MESSAGE} observer, record only the
-            messages of this subscription id.
-        """
-        self.messages: list[tuple[bytes, Headers]] = []
-        self._subscription = subscription
-        self._waiters: list[tuple[Callable[[], object], Deferred[Any]]] = []
-
-    def __call__(self, client: StompClient, body: bytes, headers: Headers) -> None:
-        if self._subscription not in (None, headers.get("subscription")):
-            return
-        self.messages.append((body, headers))
-        for waiter in list(self._waiters):
-            self._check(waiter)
-
-    @property
-    def bodies(self) -> list[bytes]:
-        return [body for body, _ in self.messages]
-
-    def _check(self, waiter: tuple[Callable[[], object], Deferred[Any]]) -> None:
-        test, deferred = waiter
-        result = test()
-        if result is not None:
-            self._waiters.remove(waiter)
-            deferred.callback(result)
-
-    def _wait(self, test: Callable[[], object]) -> Deferred[Any]:
-        waiter: tuple[Callable[[], object], Deferred[Any]] = (test, Deferred())
-        self._waiters.append(waiter)
-        self._check(waiter)
-        return waiter[1]
-
-    def wait_for(self, body: bytes, occurrence: int = 1) -> Deferred[Headers]:
-        """
-        The headers of the C{occurrence}th message with C{body}.
-        """
-
-        def test() -> Headers | None:
-            found = [headers for b, headers in self.messages if b == body]
-            return found[occurrence - 1] if len(found) >= occurrence else None
-
-        return self._wait(test)
-
-    def wait_count(self, count: int) -> Deferred[list[bytes]]:
-        """
-        The bodies, once at least C{count} messages have arrived.
-        """
-        return self._wait(lambda: self.bodies if len(self.messages) >= count else None)
-
-
-def next_event(client: StompClient, event: str) -> Deferred[tuple[Any, ...]]:
-    """
-    The arguments of the next C{event} observed on C{client}.
-    """
-    fired: Deferred[tuple[Any, ...]] = Deferred()
-
-    def observe(*args: Any) -> None:
-        if not fired.called:
-            fired.callback(args)
-
-    client.reg_cb(event, observe)
-    return fired
-
-
 # --- the contract ---------------------------------------------------------------
 
 
@@ -318,7 +247,7 @@ class ContractMixin(_Base):
         acknowledge them with L{raw_settle}.
         """
         sub_id = f"raw-{uuid.uuid4().hex[:8]}"
-        inbox = Inbox(sub_id)
+        inbox = Inbox(subscription=sub_id)
         client.reg_cb("MESSAGE", inbox)
         headers = {"destination": destination, "id": sub_id, "ack": ack}
         yield self.h.wait(client.send_frame("SUBSCRIBE", b"", headers))
