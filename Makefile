@@ -56,3 +56,12 @@ clean:
 bench-memory: install
 	@bash scripts/brokers start rabbitmq
 	$(PY) -m bench.memory
+
+# The performance benchmarks (docs/performance.rst): stomp_twisted, stomp.py
+# and stompman through the same workloads on both brokers, with the
+# raw-socket ceiling and the codec micro-benchmark; about 15 minutes, or
+# 2 with BENCH_ARGS=--quick.  Rewrites docs/_perf_table.rst.
+.PHONY: bench
+bench: install
+	@bash scripts/brokers start
+	$(PY) -m bench.run $(BENCH_ARGS)

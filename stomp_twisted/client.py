@@ -84,7 +84,8 @@ def _body_bytes(body: object) -> bytes:
 def _headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, str]:
     if headers is None:
         return {}
-    if not isinstance(headers, Mapping):
+    # (A dict is checked first: isinstance against an ABC is slow.)
+    if type(headers) is not dict and not isinstance(headers, Mapping):
         raise BadArgument(f"{what} must be a mapping, not {type(headers).__name__}")
     result: dict[str, str] = {}
     for name, value in headers.items():
@@ -410,15 +411,21 @@ class StompClient(ClientFactory):
             subscribed.errback(error)
 
     @property
+    def _session(self) -> StompProtocol | None:
+        # The current connection, if it has a STOMP session.
+        protocol = self._protocol
+        if protocol is None or not protocol.is_stomp_connected:
+            return None
+        return protocol
+
+    @property
     def version(self) -> str | None:
         """
         The STOMP version negotiated with the broker, or C{None} while not
         connected.
         """
-        protocol = self._protocol
-        if protocol is None or not protocol.is_stomp_connected:
-            return None
-        return protocol.version
+        session = self._session
+        return None if session is None else session.version
 
     @property
     def heartbeat(self) -> HeartbeatIntervals | None:
@@ -426,10 +433,8 @@ class StompClient(ClientFactory):
         The heart-beat intervals negotiated on the current connection, or
         C{None} while not connected.
         """
-        protocol = self._protocol
-        if protocol is None or not protocol.is_stomp_connected:
-            return None
-        return protocol.heartbeat
+        session = self._session
+        return None if session is None else session.heartbeat
 
     @property
     def connected_frame(self) -> Frame | None:
@@ -438,10 +443,8 @@ class StompClient(ClientFactory):
         C{server}, C{session}, C{heart-beat} headers), or C{None} while
         not connected.
         """
-        protocol = self._protocol
-        if protocol is None or not protocol.is_stomp_connected:
-            return None
-        return protocol.connected_frame
+        session = self._session
+        return None if session is None else session.connected_frame
 
     @property
     def is_connected(self) -> bool:
@@ -665,7 +668,9 @@ class StompClient(ClientFactory):
                 return fail(error)
         if self._outbox is not None and transaction is None:
             return self._send_kept(Frame("SEND", frame_headers, _body_bytes(body)), receipt)
-        sent = self.send_frame("SEND", _body_bytes(body), frame_headers, receipt=receipt)
+        # As send_frame("SEND", ...), without checking the checked headers again.
+        frame = Frame._received("SEND", frame_headers, _body_bytes(body))
+        sent = self._send_checked(frame, receipt)
         if transaction is not None and receipt and not sent.called:
             self._track_in_transaction(frame_headers["transaction"], sent)
         return sent
@@ -749,7 +754,10 @@ class StompClient(ClientFactory):
         """
         if not isinstance(command, str) or not command.isalpha() or not command.isupper():
             raise BadArgument(f"command must be an upper-case STOMP command, not {command!r}")
-        frame = Frame(command, _headers(headers), _body_bytes(body))
+        return self._send_checked(Frame(command, _headers(headers), _body_bytes(body)), receipt)
+
+    def _send_checked(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
+        # send_frame() and send(), once their arguments are checked.
         if self._closed:
             raise ClientClosed("this client was disconnected; nothing can be sent")
         if not self._ever_connected and not self.is_connected and self._gave_up is None:
@@ -891,34 +899,58 @@ class StompClient(ClientFactory):
 
     def _message_received(self, protocol: StompProtocol, frame: Frame) -> None:
         subscription = self._subscription_for(frame)
-        key = self._ack_key(protocol, frame.headers)
-        if subscription is not None and subscription.ack is not None and key is not None:
-            self._unacked[key] = _Delivery(protocol, subscription, frame.headers)
+        key = None
+        if subscription is not None and subscription.ack is not None:
+            key = self._ack_key(protocol, frame.headers)
+            if key is not None:
+                self._unacked[key] = _Delivery(protocol, subscription, frame.headers)
         results: list[object] = []
         self._dispatching += 1
         try:
             if subscription is not None and subscription.callback is not None:
                 results.append(self._call_subscriber(subscription, frame))
-            results.extend(self._fire_frame(frame))
+            observers = self._observers
+            if observers.has("frame") or observers.has("MESSAGE"):
+                results.extend(self._fire_frame(frame))
         finally:
             self._dispatching -= 1
-        outcomes = [_callback_outcome(result) for result in results]
         auto = subscription is not None and subscription.ack == "auto" and key is not None
+        # (Most callbacks return None, and isinstance against Deferred, an
+        # Awaitable, takes the slow path of an ABC: None is ruled out first.)
+        if not any(result is not None and isinstance(result, Deferred) for result in results):
+            # The usual case: every callback has returned (or raised).
+            # Settle the message now, without a Deferred per callback.
+            if auto:
+                assert key is not None
+                outcomes = [(not isinstance(result, Failure), result) for result in results]
+                try:
+                    self._auto_settle(outcomes, key, protocol)
+                except Exception:
+                    _log.failure("automatic ACK failed")
+        else:
+            self._await_callbacks(protocol, results, key if auto else None)
+        leaving, self._goodbye_pending = self._goodbye_pending, None
+        if leaving is not None and not self._dispatching:
+            self._say_goodbye(leaving)
+
+    def _await_callbacks(
+        self, protocol: StompProtocol, results: list[object], key: str | None
+    ) -> None:
+        # Some callback returned a Deferred: the message is in flight (for
+        # flow control) until all have fired, then, if key is given, it is
+        # settled automatically.
+        outcomes = [_callback_outcome(result) for result in results]
         finished: Deferred[Any] = DeferredList(outcomes, consumeErrors=True)
         running = not finished.called
         if running:
             self._message_started(protocol)
-        if auto:
-            assert key is not None
+        if key is not None:
             finished.addCallback(self._auto_settle, key, protocol)
         if running:
             finished.addBoth(self._message_done, protocol)
-            if auto:
+            if key is not None:
                 self._settling.add(finished)
                 finished.addBoth(self._settled, finished)
-        leaving, self._goodbye_pending = self._goodbye_pending, None
-        if leaving is not None and not self._dispatching:
-            self._say_goodbye(leaving)
 
     def _message_started(self, protocol: StompProtocol) -> None:
         # Flow control: past max_in_flight messages whose callbacks are
@@ -981,7 +1013,9 @@ class StompClient(ClientFactory):
             return
         command = "NACK" if failures else "ACK"
         settled = self._settle_one(command, delivery, key, None, receipt=False, bounded=False)
-        settled.addErrback(_log_failure, f"automatic {command} failed")
+        if not settled.called or isinstance(settled.result, Failure):
+            # (Usually it has fired already, with None: nothing to log.)
+            settled.addErrback(_log_failure, f"automatic {command} failed")
 
     # --- acknowledgement ----------------------------------------------------
 
@@ -1076,7 +1110,9 @@ class StompClient(ClientFactory):
             headers["transaction"] = transaction
         # Written first: if it cannot be (SendBufferFull), the message
         # still awaits its acknowledgement.
-        written = self._request(Frame(command, headers), receipt, protocol, bounded=bounded)
+        # (Every header is a str already: no need for Frame's checks.)
+        frame = Frame._received(command, headers, b"")
+        written = self._request(frame, receipt, protocol, bounded=bounded)
         if transaction is not None:
             self._settled_in.setdefault(transaction, {})[key] = delivery
         del self._unacked[key]

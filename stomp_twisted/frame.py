@@ -102,29 +102,33 @@ class Frame:
             raise LocalProtocolError(f"frame command must be a non-empty str, not {command!r}")
         copied: dict[str, str] = {}
         if headers is not None:
-            if not isinstance(headers, Mapping):
+            # (A dict is checked first: isinstance against an ABC is slow.)
+            if type(headers) is not dict and not isinstance(headers, Mapping):
                 raise LocalProtocolError(
                     f"frame headers must be a mapping of str to str, not {type(headers).__name__}"
                 )
-            for name, value in headers.items():
+            copied = dict(headers)
+            for name, value in copied.items():
                 if not isinstance(name, str) or not isinstance(value, str):
                     raise LocalProtocolError(
                         f"header {name!r}: names and values must be str, "
                         f"not {type(name).__name__} and {type(value).__name__}"
                     )
-                copied[name] = value
-        if isinstance(body, (bytearray, memoryview)):
-            body = bytes(body)
-        elif not isinstance(body, bytes):
-            raise LocalProtocolError(f"frame body must be bytes, not {type(body).__name__}")
+        if type(body) is not bytes:
+            if isinstance(body, (bytearray, memoryview)):
+                body = bytes(body)
+            elif not isinstance(body, bytes):
+                raise LocalProtocolError(f"frame body must be bytes, not {type(body).__name__}")
         self.command = command
         self.headers = copied
         self.body = body
 
     @classmethod
     def _received(cls, command: str, headers: dict[str, str], body: bytes) -> Frame:
-        # The decoder builds frames from values it has already checked;
-        # skipping __init__'s checks keeps parsing fast.
+        # The decoder (and the client's send, which checks its arguments
+        # itself) builds frames from values it has already checked, and
+        # hands over the headers dict: skipping __init__'s checks and copy
+        # keeps them fast.
         frame = cls.__new__(cls)
         frame.command = command
         frame.headers = headers
@@ -168,6 +172,8 @@ class NeedData:
     def __repr__(self) -> str:
         return "NEED_DATA"
 
+
+_new_frame: Final = object.__new__
 
 #: Returned by L{FrameDecoder.next_event} for each EOL between frames.
 HEARTBEAT: Final = Heartbeat()
@@ -265,6 +271,31 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
         where it cannot be escaped.
     @raise LocalProtocolError: if C{version} is unknown.
     """
+    command = frame.command
+    headers = frame.headers
+    body = frame.body
+    # The fast path: nothing to escape and nothing to refuse, in any
+    # version, and no content-length to replace.  The head is built
+    # first, then checked: no backslash, CR or NUL in it, and no colon
+    # or EOL but those that separate names from values and end lines.
+    if "content-length" not in headers and "" not in headers and version in _ESCAPERS:
+        lines = [command, *map(":".join, headers.items())]
+        if body:
+            lines.append(f"content-length:{len(body)}")
+        separators = len(lines) - 1
+        lines.append("\n")
+        text = "\n".join(lines)
+        if (
+            text.count(":") == separators
+            and text.count("\n") == len(lines)
+            and "\\" not in text
+            and "\r" not in text
+            and "\0" not in text
+        ):
+            try:
+                return b"".join((text.encode("utf-8"), body, b"\0"))
+            except UnicodeEncodeError:  # a lone surrogate: reported below
+                pass
     escape: Callable[[str, str], str]
     if frame.command in _UNESCAPED_COMMANDS:
         check_version(version)
@@ -276,14 +307,13 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             check_version(version)
             raise
     _raw_text(frame.command, "command", "\0\n\r:")
-    lines = [frame.command]
-    for name, value in frame.headers.items():
+    lines = [command]
+    for name, value in headers.items():
         if name == "content-length":
             continue
         if not name:
             raise UnrepresentableHeader("a header name cannot be empty")
         lines.append(f"{escape(name, 'header name')}:{escape(value, 'header value')}")
-    body = frame.body
     if body:
         lines.append(f"content-length:{len(body)}")
     lines.append("\n")
@@ -291,7 +321,7 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
         head = "\n".join(lines).encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate
         raise UnrepresentableHeader(f"{frame.command} frame: {error}") from None
-    return head + body + b"\0"
+    return b"".join((head, body, b"\0"))
 
 
 # --- reading ------------------------------------------------------------------
@@ -316,9 +346,24 @@ def _unescaper(version: str) -> Callable[[str], str] | None:
                 f"undefined escape sequence {match.group(0)!r} in a STOMP {version} header"
             ) from None
 
+    # The sequences other than the escaped backslash, by str.replace (a
+    # regular expression calling back per sequence is slow, and ActiveMQ's
+    # message ids hold four each).
+    replacements = [(f"\\{char}", value) for char, value in table.items() if char != "\\"]
+
     def unescape(text: str) -> str:
         if "\\" not in text:
             return text
+        if "\0" not in text:
+            # Escaped backslashes out of the way first (as NULs, absent
+            # from the text), then the other sequences, then the
+            # backslashes back.  A backslash left over begins an undefined
+            # sequence: the regular expression reports it.
+            plain = text.replace("\\\\", "\0")
+            for sequence, value in replacements:
+                plain = plain.replace(sequence, value)
+            if "\\" not in plain:
+                return plain.replace("\0", "\\")
         return _ESCAPE_SEQUENCE.sub(replace, text)
 
     return unescape
@@ -437,7 +482,17 @@ class FrameDecoder:
             raise self._error
         try:
             while True:
-                event = self._parse_buffer()
+                event: Frame | Heartbeat | NeedData | None = None
+                if self._state == _COMMAND:
+                    buffer = self._buffer
+                    offset = self._offset
+                    if offset < len(buffer) and buffer[offset] == 10:
+                        # An EOL between frames (RabbitMQ writes one after each).
+                        self._offset = offset + 1
+                        return HEARTBEAT
+                    event = self._parse_whole_head(buffer, offset)
+                if event is None:
+                    event = self._parse_buffer()
                 if event is not NEED_DATA:
                     return event
                 if not self._pending_ready:
@@ -463,11 +518,14 @@ class FrameDecoder:
         return NEED_DATA
 
     def _merge_pending(self) -> None:
-        rest = self._buffer[self._offset :] if self._offset < len(self._buffer) else b""
-        if not rest and len(self._pending) == 1:
+        buffer = self._buffer
+        if self._offset >= len(buffer) and len(self._pending) == 1:
             self._buffer = self._pending[0]
         else:
-            self._buffer = rest + b"".join(self._pending)
+            # One copy, however large the frame: the rest of the buffer is
+            # joined through a memoryview, not sliced first.
+            rest = memoryview(buffer)[self._offset :]
+            self._buffer = b"".join([rest, *self._pending])
         self._offset = 0
         self._pending = []
         self._pending_size = 0
@@ -486,6 +544,7 @@ class FrameDecoder:
             )
 
     def _parse_buffer(self) -> Frame | Heartbeat | NeedData:
+        # Line by line: for what the fast path (_parse_whole_head) leaves.
         buffer = self._buffer
         while True:
             offset = self._offset
@@ -510,6 +569,79 @@ class FrameDecoder:
                     self._add_header(line)
                 else:
                     self._end_headers()
+
+    def _parse_whole_head(self, buffer: bytes, offset: int) -> Frame | NeedData | None:
+        # The fast path, for the usual case of a frame's whole head (the
+        # command and header lines, up to the blank line) already in the
+        # buffer, with LF line ends and within the limits: decode it at
+        # once and split it into headers without a call per line.  It
+        # returns None, having consumed nothing, whenever the frame needs
+        # the line-by-line path below (a head still incomplete, CRLFs, an
+        # error to report, a limit reached), which then handles it.
+        end = buffer.find(b"\n\n", offset)
+        if end < 0:
+            return None
+        # From offset to end: the command line and every header line, LF
+        # ends excepted.  With no CR among them, the first blank line is
+        # the end of this frame's head, not of a later frame's.
+        head_size = end + 2 - offset
+        limits = self.limits
+        if head_size > limits.max_header_block:
+            return None
+        try:
+            text = buffer[offset:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if "\r" in text:
+            return None
+        lines = text.split("\n")
+        command = lines[0]
+        header_lines = len(lines) - 1
+        if command not in self._commands or header_lines > limits.max_headers:
+            return None
+        del lines[0]
+        try:
+            headers = dict([line.split(":", 1) for line in lines])
+        except ValueError:  # a line without a colon
+            return None
+        unescape = self._unescape
+        if command in _UNESCAPED_COMMANDS or "\\" not in text:
+            unescape = None
+        if len(headers) < header_lines or unescape is not None:
+            # A repeated header (the first value is kept), or escapes.
+            headers = {}
+            for line in lines:
+                name, _, value = line.partition(":")
+                if unescape is not None and "\\" in line:
+                    name = unescape(name)
+                    value = unescape(value)
+                headers.setdefault(name, value)
+        start = end + 2
+        # The usual body: a plain content-length, all of it here.
+        declared = headers.get("content-length")
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and len(declared) < 10
+        ):
+            length = int(declared)
+            body_end = start + length
+            if length <= limits.max_body and body_end < len(buffer) and buffer[body_end] == 0:
+                self._offset = body_end + 1
+                frame = _new_frame(Frame)  # Frame._received, inlined
+                frame.command = command
+                frame.headers = headers
+                frame.body = buffer[start:body_end]
+                return frame
+        # Any other: read it in the body state, as the line-by-line path does.
+        self._offset = start
+        self._command = command
+        self._headers = headers
+        self._header_lines = header_lines
+        self._head_size = head_size
+        self._end_headers()
+        return self._parse_body(buffer, start)
 
     def _start_frame(self, line: bytes, size: int) -> None:
         if size > self.limits.max_header_block:
