@@ -122,7 +122,13 @@ class FaultMixin:
         settled = DeferredList(sends, consumeErrors=True)
         for count in at:
             yield until(lambda c=count: len(consumer.ids) >= c, 60, f"{count} messages received")
+            connections = consumer.connected
             yield inject()
+            # The fault must have cut the consumer, and it must come back by
+            # itself (perhaps after every message has already arrived).
+            yield until(
+                lambda c=connections: consumer.connected > c, 60, "the consumer reconnecting"
+            )
         yield until(lambda: len(consumer.ids) == MESSAGES, 120, f"all {MESSAGES} received")
         outcomes = yield settled.addTimeout(60, reactor)
         failed = [result for ok, result in outcomes if not ok]
