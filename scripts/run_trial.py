@@ -22,7 +22,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--min-tests", type=int, default=100)
+    parser.add_argument("--min-tests", type=int, default=500)
     parser.add_argument("tests", nargs="*", default=["test"])
     args = parser.parse_args()
     os.chdir(TOP)
