@@ -196,7 +196,10 @@ def run_one(spec: Spec, client: str, broker: Broker, timeout: float) -> dict[str
     count = spec.counts.get(client, spec.count)
     queue = unique_queue(spec.key)
     if spec.prefill:
-        raw.fill(broker, queue, count, spec.size)
+        try:
+            raw.fill(broker, queue, count, spec.size)
+        except (OSError, RuntimeError) as error:  # the broker is down, restarting...
+            return {"error": f"could not fill the queue: {error}"}
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = child_command(spec, client, broker, queue, count)
     started = time.monotonic()
@@ -220,7 +223,10 @@ def run_one(spec: Spec, client: str, broker: Broker, timeout: float) -> dict[str
     if spec.drain or (spec.prefill and "error" in result):
         # Leave nothing behind on the broker (RabbitMQ also deletes the
         # auto-delete queue once the drain's subscription leaves).
-        result["drained"] = raw.drain(broker, queue, count, timeout=5.0)
+        try:
+            result["drained"] = raw.drain(broker, queue, count, timeout=5.0)
+        except (OSError, RuntimeError) as error:
+            result["drain_error"] = str(error)
     return result
 
 
