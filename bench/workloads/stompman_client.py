@@ -111,6 +111,20 @@ async def confirm(job: Job) -> dict[str, Any]:
     return meter.result(job.count)
 
 
+async def _subscribe_own_queue(
+    client: stompman.Client, job: Job, on_message: Callable[[Any], Awaitable[None]]
+) -> Any:
+    # The round-trip workloads listen on the queue they send to.
+    return await client.subscribe(
+        job.queue,
+        on_message,
+        ack="auto",
+        headers=job.broker.queue_headers,
+        on_suppressed_exception=_ignore,
+        receipt_timeout=TIMEOUT,
+    )
+
+
 async def rtt(job: Job) -> dict[str, Any]:
     returned = asyncio.Event()
 
@@ -121,14 +135,7 @@ async def rtt(job: Job) -> dict[str, Any]:
     samples = []
     meter = Meter()
     async with _client(job) as client:
-        subscription = await client.subscribe(
-            job.queue,
-            on_message,
-            ack="auto",
-            headers=job.broker.queue_headers,
-            on_suppressed_exception=_ignore,
-            receipt_timeout=TIMEOUT,
-        )
+        subscription = await _subscribe_own_queue(client, job, on_message)
         meter.start()
         for _ in range(job.count):
             returned.clear()
@@ -154,14 +161,7 @@ async def rtt_low(job: Job) -> dict[str, Any]:
     meter = Meter()
     loop = asyncio.get_running_loop()
     async with _client(job) as client:
-        subscription = await client.subscribe(
-            job.queue,
-            on_message,
-            ack="auto",
-            headers=job.broker.queue_headers,
-            on_suppressed_exception=_ignore,
-            receipt_timeout=TIMEOUT,
-        )
+        subscription = await _subscribe_own_queue(client, job, on_message)
         meter.start()
         start = loop.time()
         for seq in range(job.count):
