@@ -379,6 +379,29 @@ _BODY: Final = 2
 _WANT_LINE: Final = -1
 _WANT_NUL: Final = -2
 
+# The end of a frame's head: its first blank line, LF or CRLF.  Matched from
+# the start of the command line, it cannot reach past this frame's head, so
+# a search for it costs no more than the head itself.
+_HEAD_END: Final = re.compile(rb"\n\r?\n")
+
+# Reads shorter than this are copied into one growing block, not kept each
+# as its own bytes object: a bytes object costs some 40 bytes besides its
+# data (with its place in the list), twenty times the data of a 2-byte read.
+# Longer reads are kept as they came (that overhead is then under 0.5%), so
+# a large body in large reads is copied once, when the frame is complete.
+_COALESCE_BELOW: Final = 8 * 1024
+
+# A block of coalesced reads is closed (copied to a bytes object of its
+# exact size) once it holds this much, so that a bytearray's spare capacity
+# never adds more than a fraction of one block.
+_BLOCK_SIZE: Final = 64 * 1024
+
+# Once a frame completes this far into the buffer, and what follows it is
+# shorter than what precedes it, the rest is copied to a buffer of its own,
+# so that a large frame's bytes are not kept until the next merge.  (Copying
+# only a rest shorter than what is released keeps the total linear.)
+_RELEASE_AFTER: Final = 256 * 1024
+
 
 class FrameDecoder:
     """
@@ -392,9 +415,13 @@ class FrameDecoder:
     After a L{RemoteProtocolError} the decoder is spent: every later call to
     L{next_event} raises the same error.
 
-    Bytes are buffered without being copied until what the decoder waits
-    for (a line, a NUL, or the rest of a C{content-length} body) has
-    arrived, so a large frame in many small chunks costs linear time.
+    Received bytes wait, uncopied (short reads excepted: they are gathered
+    into blocks), until what the decoder waits for (a line, a NUL, or the
+    rest of a C{content-length} body) has arrived; then they are joined
+    once.  So a frame in chunks of any size costs time linear in its size,
+    and memory within twice its size plus a constant.  Every search is
+    bounded by the line, head or body it looks for, so decoding costs time
+    linear in the input, with LF or CRLF line ends alike.
 
     @ivar version: the STOMP version whose header escaping applies; the
         protocol sets it once the version is negotiated.
@@ -422,7 +449,14 @@ class FrameDecoder:
         )
         self._buffer = b""
         self._offset = 0
-        self._pending: list[bytes] = []
+        # Where the first LF blank line at or after _offset is in _buffer
+        # (its length if none), once _parse_whole_head has searched.
+        self._lf_blank = -1
+        # Received since the last merge, in order: the reads of at least
+        # _COALESCE_BELOW bytes and the closed blocks of shorter ones, then
+        # the block being filled.
+        self._pending: list[bytes | bytearray] = []
+        self._block = bytearray()
         self._pending_size = 0
         self._pending_ready = False
         self._want = _WANT_LINE
@@ -464,11 +498,25 @@ class FrameDecoder:
         """
         if not data:
             return
-        chunk = bytes(data)
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
+        if type(data) is not bytes:
+            data = bytes(data)
+        size = len(data)
+        if size < _COALESCE_BELOW and self._pending_size:
+            block = self._block
+            block += data
+            if len(block) >= _BLOCK_SIZE:
+                self._pending.append(bytes(block))
+                block.clear()
+        else:
+            # A long read, or the first since the last merge (usually the
+            # only one: most reads hold whole lines), is kept as it came.
+            if self._block:
+                self._pending.append(bytes(self._block))
+                self._block.clear()
+            self._pending.append(data)
+        self._pending_size += size
         if not self._pending_ready:
-            self._pending_ready = self._satisfies(chunk)
+            self._pending_ready = self._satisfies(data)
 
     def next_event(self) -> Frame | Heartbeat | NeedData:
         """
@@ -482,13 +530,21 @@ class FrameDecoder:
             raise self._error
         try:
             while True:
+                buffer = self._buffer
+                offset = self._offset
                 event: Frame | Heartbeat | NeedData | None = None
-                if self._state == _COMMAND:
-                    buffer = self._buffer
-                    offset = self._offset
-                    if offset < len(buffer) and buffer[offset] == 10:
+                if offset >= len(buffer):
+                    # All parsed: what is awaited, if the pending reads hold it
+                    # (the last call left _want up to date), comes from them.
+                    event = NEED_DATA
+                elif self._state == _COMMAND:
+                    first = buffer[offset]
+                    if first == 10:
                         # An EOL between frames (RabbitMQ writes one after each).
                         self._offset = offset + 1
+                        return HEARTBEAT
+                    if first == 13 and offset + 1 < len(buffer) and buffer[offset + 1] == 10:
+                        self._offset = offset + 2
                         return HEARTBEAT
                     event = self._parse_whole_head(buffer, offset)
                 if event is None:
@@ -503,7 +559,7 @@ class FrameDecoder:
             self._error = error
             raise
 
-    def _satisfies(self, chunk: bytes) -> bool:
+    def _satisfies(self, chunk: bytes | bytearray) -> bool:
         want = self._want
         if want == _WANT_LINE:
             return b"\n" in chunk
@@ -514,22 +570,41 @@ class FrameDecoder:
     def _wait_for(self, want: int) -> NeedData:
         if want != self._want:
             self._want = want
-            self._pending_ready = any(self._satisfies(chunk) for chunk in self._pending)
+            self._pending_ready = any(self._satisfies(chunk) for chunk in self._pending) or (
+                bool(self._block) and self._satisfies(self._block)
+            )
         return NEED_DATA
 
     def _merge_pending(self) -> None:
         buffer = self._buffer
-        if self._offset >= len(buffer) and len(self._pending) == 1:
-            self._buffer = self._pending[0]
+        pending = self._pending
+        if self._block:
+            pending.append(self._block)
+        if self._offset >= len(buffer) and len(pending) == 1:
+            only = pending[0]
+            self._buffer = only if type(only) is bytes else bytes(only)
         else:
             # One copy, however large the frame: the rest of the buffer is
             # joined through a memoryview, not sliced first.
             rest = memoryview(buffer)[self._offset :]
-            self._buffer = b"".join([rest, *self._pending])
+            self._buffer = b"".join([rest, *pending])
         self._offset = 0
+        self._lf_blank = -1
         self._pending = []
+        self._block.clear()
         self._pending_size = 0
         self._pending_ready = False
+
+    def _release_parsed(self) -> None:
+        # After a large frame: keep only what follows it, if that is the
+        # smaller part (so that the copies add up to no more than the
+        # input), rather than the whole buffer until the next merge.
+        buffer = self._buffer
+        offset = self._offset
+        if len(buffer) - offset < offset:
+            self._buffer = buffer[offset:]
+            self._offset = 0
+            self._lf_blank = -1
 
     def _check_pending_size(self) -> None:
         waiting = self.buffered
@@ -573,27 +648,53 @@ class FrameDecoder:
     def _parse_whole_head(self, buffer: bytes, offset: int) -> Frame | NeedData | None:
         # The fast path, for the usual case of a frame's whole head (the
         # command and header lines, up to the blank line) already in the
-        # buffer, with LF line ends and within the limits: decode it at
-        # once and split it into headers without a call per line.  It
-        # returns None, having consumed nothing, whenever the frame needs
-        # the line-by-line path below (a head still incomplete, CRLFs, an
-        # error to report, a limit reached), which then handles it.
-        end = buffer.find(b"\n\n", offset)
-        if end < 0:
-            return None
-        # From offset to end: the command line and every header line, LF
-        # ends excepted.  With no CR among them, the first blank line is
-        # the end of this frame's head, not of a later frame's.
-        head_size = end + 2 - offset
+        # buffer and within the limits: decode it at once and split it into
+        # headers without a call per line.  It returns None, having consumed
+        # nothing, whenever the frame needs the line-by-line path below (a
+        # head still incomplete, an error to report, a limit reached), which
+        # then handles it.
+        #
+        # The head ends at its first blank line.  An LF one is found with
+        # bytes.find (faster than a pattern), and where it is found is kept:
+        # in a CRLF stream it is far away or absent, and searching for it
+        # again from each frame made CRLF decoding quadratic.  A head with a
+        # CR in it is read with the pattern, whose search stops at the
+        # head's end, LF or CRLF; so is every head before an LF blank line
+        # already found to lie beyond a CRLF one (each byte is decoded in
+        # vain at most once).
         limits = self.limits
-        if head_size > limits.max_header_block:
-            return None
-        try:
-            text = buffer[offset:end].decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if "\r" in text:
-            return None
+        text = None
+        end = self._lf_blank
+        if end < offset:
+            found = buffer.find(b"\n\n", offset)
+            end = self._lf_blank = found if found >= 0 else len(buffer)
+            if found >= 0 and found + 2 - offset <= limits.max_header_block:
+                try:
+                    text = buffer[offset:found].decode("utf-8")
+                except UnicodeDecodeError:
+                    return None
+                if "\r" in text:
+                    text = None
+        if text is None:
+            blank_line = _HEAD_END.search(buffer, offset)
+            if blank_line is None:
+                return None
+            end, start = blank_line.span()
+            if start - offset > limits.max_header_block:
+                return None
+            try:
+                text = buffer[offset:end].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            if "\r" in text:
+                # CRLF line ends: the one CR before each LF belongs to the
+                # EOL, as in the line-by-line path; any other CR is kept.
+                text = (text + "\n").replace("\r\n", "\n")[:-1]
+        else:
+            start = end + 2
+        # From offset to end: the command line and every header line, the
+        # last one's LF excepted.
+        head_size = start - offset
         lines = text.split("\n")
         command = lines[0]
         header_lines = len(lines) - 1
@@ -616,7 +717,6 @@ class FrameDecoder:
                     name = unescape(name)
                     value = unescape(value)
                 headers.setdefault(name, value)
-        start = end + 2
         # The usual body: a plain content-length, all of it here.
         declared = headers.get("content-length")
         if (
@@ -629,6 +729,8 @@ class FrameDecoder:
             body_end = start + length
             if length <= limits.max_body and body_end < len(buffer) and buffer[body_end] == 0:
                 self._offset = body_end + 1
+                if body_end >= _RELEASE_AFTER:
+                    self._release_parsed()
                 frame = _new_frame(Frame)  # Frame._received, inlined
                 frame.command = command
                 frame.headers = headers
@@ -724,6 +826,8 @@ class FrameDecoder:
                 )
         frame = Frame._received(self._command, self._headers, buffer[offset:end])
         self._offset = end + 1
+        if end >= _RELEASE_AFTER:
+            self._release_parsed()
         self._state = _COMMAND
         self._head_size = 0
         self._want = _WANT_LINE

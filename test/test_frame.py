@@ -7,12 +7,19 @@ frames (or L{HEARTBEAT}s, or errors) come out, and frames go back to bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+import re
+import sys
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import FrameType
+from typing import Any, SupportsIndex, TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from stomp_twisted import frame as frame_module
 from stomp_twisted.errors import (
     FrameTooLarge,
     LocalProtocolError,
@@ -30,11 +37,13 @@ from stomp_twisted.frame import (
     FrameDecoder,
     FrameLimits,
     Heartbeat,
+    NeedData,
     parse_frames,
     serialize_frame,
 )
 
 Event = Frame | Heartbeat
+T = TypeVar("T")
 
 HANDSHAKE_COMMANDS = frozenset({"CONNECT", "STOMP", "CONNECTED"})
 ALL_COMMANDS = CLIENT_COMMANDS | SERVER_COMMANDS
@@ -1695,6 +1704,468 @@ class ErrorStateTests(SynchronousTestCase):
         self.assertFalse(issubclass(LocalProtocolError, RemoteProtocolError))
 
 
+# --- Cost: time linear in the input, memory bounded by the frame ---------------------
+
+
+class ScanCounter:
+    """
+    How many bytes a decoder's searches examined and its slices copied.
+    """
+
+    def __init__(self) -> None:
+        self.scanned = 0
+
+
+class CountingBytes(bytes):
+    """
+    A decoder buffer whose C{find} counts the bytes it examines (up to the
+    end of what it finds, or to the end of the range when it finds
+    nothing), and whose slices count the bytes they copy.
+    """
+
+    counter: ScanCounter
+
+    def __getitem__(self, key: SupportsIndex | slice) -> Any:  # type: ignore[override]
+        item = super().__getitem__(key)
+        if isinstance(key, slice):
+            self.counter.scanned += len(item)
+        return item
+
+    def find(self, sub: bytes, start: int | None = None, end: int | None = None) -> int:  # type: ignore[override]
+        found = super().find(sub, start, end)
+        first = 0 if start is None else start
+        last = len(self) if end is None else end
+        self.counter.scanned += (found + len(sub) if found >= 0 else last) - first
+        return found
+
+
+class CountingPattern:
+    """
+    Stands for the decoder's head-end pattern, counting the bytes each
+    search examines.
+    """
+
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self._pattern = pattern
+        self.counter = ScanCounter()
+
+    def search(self, string: bytes, pos: int = 0) -> re.Match[bytes] | None:
+        match = self._pattern.search(string, pos)
+        self.counter.scanned += (match.end() if match is not None else len(string)) - pos
+        return match
+
+
+class ScanCountingDecoder(FrameDecoder):
+    """
+    A decoder that counts the bytes it searches (with C{find} on its buffer
+    and with its head-end pattern, which the test patches) and slices out
+    of its buffer (to decode them, or as bodies): where its time goes on
+    long input, as a figure that does not depend on the machine.
+    """
+
+    def __init__(self, counter: ScanCounter, version: str = "1.2") -> None:
+        super().__init__(version)
+        self.counter = counter
+
+    def _count_searches(self) -> None:
+        if type(self._buffer) is bytes:
+            counting = CountingBytes(self._buffer)
+            counting.counter = self.counter
+            self._buffer = counting
+
+    def next_event(self) -> Frame | Heartbeat | NeedData:
+        self._count_searches()
+        return super().next_event()
+
+    def _merge_pending(self) -> None:
+        super()._merge_pending()
+        self._count_searches()
+
+
+def message_frames(count: int, eol: bytes, content_length: bool = True) -> bytes:
+    """
+    C{count} MESSAGE frames shaped as RabbitMQ's, C{eol} ending every line
+    and following every frame.
+    """
+    frames = []
+    for seq in range(count):
+        lines = [
+            b"MESSAGE",
+            b"subscription:sub-1",
+            b"destination:/queue/cost",
+            b"message-id:T_sub-1@@session-u-Kaw5rP7wHuT3_QM1J9Cw@@%d" % seq,
+            b"redelivered:false",
+        ]
+        if content_length:
+            lines.append(b"content-length:100")
+        frames.append(eol.join([*lines, b"", b""]) + b"b" * 100 + b"\0" + eol)
+    return b"".join(frames)
+
+
+def body_frame(size: int, content_length: bool) -> bytes:
+    """
+    One MESSAGE with a C{size}-byte body, with or without content-length.
+    """
+    if content_length:
+        return b"MESSAGE\ncontent-length:%d\n\n" % size + b"\0" * size + b"\0"
+    return b"MESSAGE\n\n" + b"x" * size + b"\0"
+
+
+def reads_of(data: bytes, *sizes: int) -> Iterator[bytes]:
+    """
+    C{data} in reads whose sizes cycle through C{sizes}, made one at a
+    time (a list of 2-byte reads would outweigh the data, and the reads
+    are then all allocated where memory is traced).
+    """
+    start = 0
+    for size in itertools.cycle(sizes):
+        if start >= len(data):
+            return
+        yield data[start : start + size]
+        start += size
+
+
+def traced_peak(run: Callable[[], T]) -> tuple[int, T]:
+    """
+    The peak of memory traced while C{run} runs, and what it returned
+    (alive until the peak is read).
+    """
+    tracemalloc.start()
+    try:
+        result = run()
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+class LinearTimeTests(SynchronousTestCase):
+    """
+    Decoding costs time linear in the input, whatever the line ends and the
+    read sizes: no search looks past the line, head or body it is for.
+    Measured as the bytes the decoder's searches examine and its slices
+    copy, a figure that does not depend on the machine, and, for CRLF against LF, as the number
+    of the codec's Python functions called.
+    """
+
+    def setUp(self) -> None:
+        self.head_end = CountingPattern(frame_module._HEAD_END)
+        self.patch(frame_module, "_HEAD_END", self.head_end)
+
+    def scanned(self, chunks: Iterable[bytes]) -> int:
+        """
+        The bytes searched and sliced to decode C{chunks}, drained after
+        each.
+        """
+        counter = self.head_end.counter = ScanCounter()
+        decoder = ScanCountingDecoder(counter)
+        for chunk in chunks:
+            decoder.receive_data(chunk)
+            drain(decoder)
+        return counter.scanned
+
+    def assertLinear(self, build: Callable[[int], bytes], count: int, read: int | None) -> None:
+        """
+        Decoding C{build(count)} searches and slices at most four times
+        its length,
+        and C{build(2 * count)} about twice as much as C{build(count)}, in
+        one read or in reads of C{read} bytes.
+        """
+        single, double = build(count), build(2 * count)
+
+        def reads(data: bytes) -> Iterable[bytes]:
+            return [data] if read is None else reads_of(data, read)
+
+        cost, cost_doubled = self.scanned(reads(single)), self.scanned(reads(double))
+        self.assertLessEqual(cost, 4 * len(single), (count, read))
+        self.assertLessEqual(cost_doubled, 2.2 * cost + 1024, (count, read))
+
+    def test_heartbeat_floods(self) -> None:
+        """
+        A flood of CRLF heart-beats (or LF ones) costs linear time, in one
+        read or 64 KiB ones.  (The whole-head fast path searched each time
+        to the end of the buffer for a blank line: 1.7 s of CPU for 64 KiB.)
+        """
+        for eol in (b"\r\n", b"\n"):
+            for read in (None, 64 * 1024, 2):
+                self.assertLinear(lambda count, eol=eol: eol * count, 50_000, read)  # type: ignore[misc]
+
+    def test_frame_streams(self) -> None:
+        """
+        So does a stream of small frames, CRLF or LF, with content-length
+        or without, frames between CRLF heart-beats, and frames whose LF
+        lines end with a CRLF blank line.
+        """
+        builds: list[Callable[[int], bytes]] = [
+            lambda count: message_frames(count, b"\r\n"),
+            lambda count: message_frames(count, b"\n"),
+            lambda count: message_frames(count, b"\r\n", content_length=False),
+            lambda count: message_frames(count, b"\n", content_length=False),
+            lambda count: (message_frames(1, b"\n") + b"\r\n" * 10) * count,
+            # LF lines but CRLF blank lines, an LF blank line at the end.
+            lambda count: b"MESSAGE\nx:y\r\n\r\nbody\0" * count + message_frames(1, b"\n"),
+        ]
+        for build in builds:
+            for read in (None, 64 * 1024, 1000, 2):
+                self.assertLinear(build, 500, read)
+
+    def codec_calls(self, chunks: Iterable[bytes]) -> int:
+        """
+        The number of calls of the codec's Python functions to decode
+        C{chunks}, drained after each.
+        """
+        calls = 0
+        codec = frame_module.__file__
+
+        def profile(frame: FrameType, event: str, arg: object) -> None:
+            nonlocal calls
+            if event == "call" and frame.f_code.co_filename == codec:
+                calls += 1
+
+        decoder = FrameDecoder("1.2")
+        previous = sys.getprofile()
+        sys.setprofile(profile)
+        try:
+            for chunk in chunks:
+                decoder.receive_data(chunk)
+                while decoder.next_event() is not NEED_DATA:
+                    pass
+        finally:
+            sys.setprofile(previous)
+        return calls
+
+    def test_crlf_frames_take_the_fast_path(self) -> None:
+        """
+        CRLF frames take as many of the codec's calls as LF frames (the
+        whole-head fast path decodes both), and CRLF heart-beats as many as
+        LF ones.
+        """
+        for content_length in (True, False):
+            lf = message_frames(300, b"\n", content_length)
+            crlf = message_frames(300, b"\r\n", content_length)
+            self.assertEqual(self.codec_calls([crlf]), self.codec_calls([lf]))
+            self.assertLessEqual(
+                self.codec_calls(chunked(crlf, 4096)), 1.1 * self.codec_calls(chunked(lf, 4096))
+            )
+        self.assertEqual(self.codec_calls([b"\r\n" * 1000]), self.codec_calls([b"\n" * 1000]))
+
+
+class BoundedMemoryTests(SynchronousTestCase):
+    """
+    Whatever the read size, the decoder holds at most about twice the frame
+    it is decoding, plus a constant, and never more than its limits allow.
+    (Kept as one bytes object a read, an 8 MiB body in 2-byte reads cost
+    225 MiB.)
+    """
+
+    BODY = 256 * 1024
+    # The constant: about two of the blocks that short reads are gathered
+    # into (64 KiB each), one filling while the last is closed.
+    SLACK = 128 * 1024
+
+    def decode_one(self, data: bytes, read: int) -> list[Event]:
+        decoder = FrameDecoder("1.2", FrameLimits(max_body=self.BODY))
+        events: list[Event] = []
+        for chunk in reads_of(data, read):
+            decoder.receive_data(chunk)
+            events.extend(drain(decoder))
+        return events
+
+    def test_body_in_tiny_reads(self) -> None:
+        """
+        A 256 KiB body in 2-byte reads, with content-length or without, peaks
+        under twice its size plus a constant, the frame included; and so at
+        read sizes around the decoder's thresholds.
+        """
+        for content_length in (True, False):
+            data = body_frame(self.BODY, content_length)
+            for read in (2, 8191, 8192, 64 * 1024):
+                peak, events = traced_peak(lambda: self.decode_one(data, read))  # noqa: B023
+                self.assertEqual(len(events), 1)
+                self.assertLess(peak, 2 * self.BODY + self.SLACK, (content_length, read))
+
+    def test_mixed_read_sizes(self) -> None:
+        """
+        Short reads between long ones do not add a bytes object each.
+        """
+        data = body_frame(self.BODY, True)
+
+        def decode() -> list[Event]:
+            events: list[Event] = []
+            decoder = FrameDecoder("1.2", FrameLimits(max_body=self.BODY))
+            for chunk in reads_of(data, 1, 8192, 3, 2, 5000):
+                decoder.receive_data(chunk)
+                events.extend(drain(decoder))
+            return events
+
+        peak, events = traced_peak(decode)
+        self.assertEqual(len(events), 1)
+        self.assertLess(peak, 2 * self.BODY + self.SLACK)
+
+    def test_large_frame_released(self) -> None:
+        """
+        Once a large frame is returned, the decoder does not keep its bytes
+        until more data comes, whether the frame came in one read or many.
+        """
+        size = 4 * self.BODY
+        for content_length in (True, False):
+            for read in (2 * size, 64 * 1024):
+                tracemalloc.start()
+                try:
+                    data = body_frame(size, content_length) + b"MESS"
+                    decoder = FrameDecoder("1.2", FrameLimits(max_body=size))
+                    events: list[Event] = []
+                    for chunk in chunked(data, read):
+                        decoder.receive_data(chunk)
+                        events.extend(drain(decoder))
+                    self.assertEqual(len(events), 1)
+                    del data, chunk, events
+                    held = tracemalloc.get_traced_memory()[0]
+                finally:
+                    tracemalloc.stop()
+                self.assertEqual(decoder.buffered, 4)
+                self.assertLess(held, self.SLACK, (content_length, read))
+
+    def feed_until_too_large(
+        self, decoder: FrameDecoder, chunk: bytes, most: int
+    ) -> tuple[int, FrameTooLarge]:
+        """
+        Feed C{chunk} again and again, draining after each, until the
+        decoder raises L{FrameTooLarge}; check that it never buffers more
+        than C{most} bytes before; return how many bytes were fed, and the
+        error.
+        """
+        fed = 0
+        while True:
+            decoder.receive_data(chunk)
+            fed += len(chunk)
+            try:
+                self.assertEqual(drain(decoder), [])
+            except FrameTooLarge as error:
+                return fed, error
+            self.assertLessEqual(decoder.buffered, most)
+
+    def assertTooLargeAt(
+        self, limits: FrameLimits, prefix: bytes, chunk: bytes, limit: str, value: int
+    ) -> None:
+        """
+        After C{prefix}, C{chunk} again and again makes the decoder raise
+        FrameTooLarge for C{limit} as soon as C{value} is passed, having
+        buffered no more than C{value} bytes before and held no more than
+        C{value} plus a constant.
+        """
+        decoder = FrameDecoder("1.2", limits)
+        decoder.receive_data(prefix)
+        self.assertEqual(drain(decoder), [])
+        peak, (fed, error) = traced_peak(lambda: self.feed_until_too_large(decoder, chunk, value))
+        self.assertEqual((error.limit, error.value), (limit, value))
+        consumed = len(prefix) if limit == "max_header_block" else 0
+        self.assertGreater(consumed + fed, value)
+        self.assertLessEqual(consumed + fed, value + len(chunk))
+        self.assertLess(peak, value + self.SLACK)
+
+    def test_line_that_never_ends_in_tiny_reads(self) -> None:
+        """
+        A header line, or a command line (a flood of CRs), that never ends
+        raises FrameTooLarge at max_header_block in 2-byte reads too.
+        """
+        limits = FrameLimits(max_header_block=self.BODY)
+        self.assertTooLargeAt(limits, b"MESSAGE\nx:", b"yy", "max_header_block", self.BODY)
+        self.assertTooLargeAt(limits, b"", b"\r\r", "max_header_block", self.BODY)
+        self.assertTooLargeAt(limits, b"\r", b"\r\r", "max_header_block", self.BODY)
+
+    def test_body_that_never_ends_in_tiny_reads(self) -> None:
+        """
+        So does a body without content-length or NUL, at max_body.
+        """
+        limits = FrameLimits(max_body=self.BODY)
+        self.assertTooLargeAt(limits, b"MESSAGE\n\n", b"xx", "max_body", self.BODY)
+
+    def test_crlf_heartbeat_flood_in_tiny_reads(self) -> None:
+        """
+        A flood of CRLF heart-beats in 2-byte reads, aligned with them or
+        not, is a heart-beat an EOL, and the decoder holds at most the one
+        CR of an EOL still incomplete.
+        """
+        for prefix, chunk in ((b"", b"\r\n"), (b"\r", b"\n\r")):
+            decoder = FrameDecoder("1.2", FrameLimits(max_header_block=8))
+            decoder.receive_data(prefix)
+            self.assertEqual(drain(decoder), [])
+            for _ in range(50_000):
+                decoder.receive_data(chunk)
+                self.assertEqual(drain(decoder), [HEARTBEAT])
+                self.assertLessEqual(decoder.buffered, 1)
+
+
+class ReadSizeTests(SynchronousTestCase):
+    """
+    Reads shorter and longer than the decoder's thresholds (short reads are
+    gathered into blocks, long ones kept as they came), mixed in any order,
+    decode to the same events as the stream in one read.
+    """
+
+    def stream(self) -> bytes:
+        big = bytes(i % 251 for i in range(100_000))
+        return b"".join(
+            [
+                message_frames(3, b"\r\n"),
+                b"\r\n\n",
+                body_frame(70_000, content_length=True),
+                message_frames(2, b"\n", content_length=False),
+                b"SEND\r\ncontent-length:100000\r\n\r\n" + big + b"\0\r\n",
+                b"MESSAGE\n\n" + big.replace(b"\0", b"z") + b"\0",
+                message_frames(2, b"\r\n", content_length=False),
+            ]
+        )
+
+    def test_mixed_read_sizes(self) -> None:
+        """
+        Reads cycling through sizes below, at and above the thresholds.
+        """
+        data = self.stream()
+        expected = parse_frames(data)
+        self.assertEqual(len(expected), 20)
+        cycles: list[list[int]] = [
+            [1, 8191],
+            [3, 9000, 2],
+            [8192],
+            [65535, 1, 2],
+            [100_000, 7],
+            [8191, 8192, 65536, 70_000],
+            [400_000, 1],
+        ]
+        for sizes in cycles:
+            self.assertEqual(feed(split_by(data, sizes)), expected, sizes)
+            self.assertEqual(feed_all_then_drain(split_by(data, sizes)), expected, sizes)
+
+    def test_tiny_reads(self) -> None:
+        """
+        Reads of 1 and 2 bytes.
+        """
+        data = self.stream()
+        expected = parse_frames(data)
+        for size in (1, 2):
+            self.assertEqual(feed(reads_of(data, size)), expected, size)
+
+    def test_buffered(self) -> None:
+        """
+        L{FrameDecoder.buffered} counts the bytes received and not yet
+        returned, whether gathered or not.
+        """
+        decoder = FrameDecoder("1.2")
+        received = 0
+        head = b"MESSAGE\ncontent-length:100000\n\n"
+        for chunk in split_by(head + b"x" * 100_000, [3, 9000, 1]):
+            decoder.receive_data(chunk)
+            received += len(chunk)
+            self.assertEqual(drain(decoder), [])
+            self.assertEqual(
+                decoder.buffered, received if received < len(head) else received - len(head)
+            )
+        decoder.receive_data(b"\0\r")
+        self.assertEqual(len(drain(decoder)), 1)
+        self.assertEqual(decoder.buffered, 1)
+
+
 # --- Properties ------------------------------------------------------------------------
 
 
@@ -1789,6 +2260,9 @@ class RoundTripPropertyTests(SynchronousTestCase):
 
 FUZZ_PIECES = [
     b"SEND\n",
+    b"SEND\r\n",
+    b"a:b\r\n",
+    b"\r\r\n",
     b"MESSAGE\n",
     b"CONNECTED\n",
     b"FOO\n",
