@@ -79,23 +79,59 @@ class BrokerError(StompError):
     """
     The broker sent an C{ERROR} frame.
 
-    @ivar frame: the C{ERROR} L{Frame<stomp_twisted.frame.Frame>} itself.
+    Its text is built from the C{message} header and the first line of a
+    bounded prefix of the body (L{DETAIL_PREFIX} bytes), never from the
+    whole body: an C{ERROR} may carry megabytes (a whole Java stack trace,
+    or a hostile broker's garbage), which would otherwise be decoded,
+    stripped and split whole just to write one log line.
+
+    @ivar frame: the C{ERROR} L{Frame<stomp_twisted.frame.Frame>} itself;
+        C{frame.body} is the body as received, in bytes.
     @ivar message: its C{message} header, or C{""}.
-    @ivar body: its body, decoded as UTF-8 with replacement characters.
     """
+
+    #: How many bytes of the body the exception's text may look at.
+    DETAIL_PREFIX = 4096
+    #: How many characters of the body's first line the text shows.
+    DETAIL_CHARS = 200
+    #: How many characters of the C{message} header the text shows (the
+    #: attribute keeps it whole).
+    MESSAGE_CHARS = 1000
 
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.message = frame.headers.get("message", "")
-        self.body = frame.body.decode("utf-8", "replace")
-        text = f"broker sent ERROR: {self.message or '(no message header)'}"
-        detail = self.body.strip()
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        shown = _truncate(self.message, self.MESSAGE_CHARS) or "(no message header)"
+        text = f"broker sent ERROR: {shown}"
+        prefix = bytes(self.frame.body[: self.DETAIL_PREFIX])
+        # A multi-byte character cut at the end of the prefix becomes one
+        # replacement character; it can only matter on a line this long.
+        detail = prefix.decode("utf-8", "replace").strip()
         if detail:
             # ActiveMQ puts a whole Java stack trace in the body: its first
             # line says what went wrong, the rest is noise in a log line.
             first = detail.splitlines()[0]
-            text = f"{text} ({first[:200]})"
-        super().__init__(text)
+            text = f"{text} ({_truncate(first, self.DETAIL_CHARS)})"
+        return text
+
+    @property
+    def body(self) -> str:
+        """
+        The whole body, decoded as UTF-8 with replacement characters.
+
+        It is decoded on each access, not when the exception is made: for
+        a large body, prefer the bytes of C{frame.body}.
+        """
+        return self.frame.body.decode("utf-8", "replace")
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}..."
 
 
 class ConnectionLost(StompError):
@@ -172,4 +208,11 @@ class TransactionAborted(StompError):
     The transaction a request was made in was aborted before the broker
     confirmed the request (RabbitMQ confirms a transaction's SENDs only at
     COMMIT).
+    """
+
+
+class ReceiptTimeout(StompError):
+    """
+    The broker did not answer a receipt within C{receipt_timeout}; the
+    request may or may not have been acted on.
     """

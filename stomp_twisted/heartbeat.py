@@ -27,6 +27,7 @@ from .errors import BadArgument, RemoteProtocolError
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "MAX_INTERVAL",
     "HeartbeatIntervals",
     "HeartbeatMonitor",
     "check_heartbeat",
@@ -44,6 +45,18 @@ __all__ = [
 #: first EOL comes two intervals after CONNECTED, and two after a frame
 #: sent just after a check); three leave one interval for latency.
 DEFAULT_TOLERANCE = 3.0
+
+#: The longest heart-beat interval, in milliseconds: one hour.  A broker
+#: may answer any number; a longer interval than this says nothing useful
+#: about a live connection, so the broker's numbers are clamped to it (and
+#: a client's own offer above it is refused).  Bounding it also keeps the
+#: timers' arithmetic within a float.
+MAX_INTERVAL = 3_600_000
+
+# More significant digits than this is far above MAX_INTERVAL whatever
+# they say: such a number is refused before int() (which itself refuses
+# strings of more than 4300 digits, with a ValueError).
+_MAX_DIGITS = 18
 
 # Two non-negative decimal integers; spaces around them are forgiven.
 _HEADER = re.compile(r"\s*([0-9]+)\s*,\s*([0-9]+)\s*", re.ASCII)
@@ -82,6 +95,11 @@ def check_heartbeat(heartbeat: object) -> tuple[int, int]:
             )
         if value < 0:
             raise BadArgument(f"heartbeat {name} interval must not be negative, not {value!r}")
+        if value > MAX_INTERVAL:
+            raise BadArgument(
+                f"heartbeat {name} interval must be at most {MAX_INTERVAL} ms (one hour), "
+                f"not {value!r}"
+            )
     return (cx, cy)
 
 
@@ -108,10 +126,22 @@ def format_heartbeat(heartbeat: tuple[int, int]) -> str:
 
 
 def _parse(value: str) -> tuple[int, int] | None:
+    # None for anything but two numbers of at most _MAX_DIGITS significant
+    # digits each; they may still exceed MAX_INTERVAL.
     match = _HEADER.fullmatch(value)
     if match is None:
         return None
-    return (int(match.group(1)), int(match.group(2)))
+    digits = [match.group(1).lstrip("0") or "0", match.group(2).lstrip("0") or "0"]
+    if any(len(number) > _MAX_DIGITS for number in digits):
+        return None
+    return (int(digits[0]), int(digits[1]))
+
+
+def _shown(value: str) -> str:
+    # A header for a message: a hostile one may be thousands of digits.
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
 
 
 def parse_offer(value: str | None) -> tuple[int, int]:
@@ -120,15 +150,17 @@ def parse_offer(value: str | None) -> tuple[int, int]:
     caller may have written it in C{connect_headers}).
 
     @param value: the header, or C{None} if absent (C{0,0}).
-    @raise BadArgument: if it is not two non-negative integers.
+    @raise BadArgument: if it is not two non-negative integers of at most
+        L{MAX_INTERVAL} milliseconds.
     """
     if value is None:
         return (0, 0)
     parsed = _parse(value)
-    if parsed is None:
+    if parsed is None or max(parsed) > MAX_INTERVAL:
         raise BadArgument(
             f"CONNECT heart-beat header must be two non-negative integers of milliseconds "
-            f"separated by a comma (like '1000,1000'), not {value!r}"
+            f"up to {MAX_INTERVAL}, separated by a comma (like '1000,1000'), "
+            f"not {_shown(value)}"
         )
     return parsed
 
@@ -138,17 +170,22 @@ def parse_heartbeat(value: str | None) -> tuple[int, int]:
     Read the C{heart-beat} header of the broker's C{CONNECTED}.
 
     @param value: the header, or C{None} if absent (C{0,0}).
-    @raise RemoteProtocolError: if it is not two non-negative integers.
+    @return: the broker's C{(sx, sy)}, each clamped to L{MAX_INTERVAL}.
+    @raise RemoteProtocolError: if it is not two non-negative integers, or
+        if either has more digits than any sane interval (a number that
+        long is garbage, not a long interval).
     """
     if value is None:
         return (0, 0)
     parsed = _parse(value)
     if parsed is None:
         raise RemoteProtocolError(
-            f"broker sent a malformed heart-beat header {value!r} in CONNECTED; "
-            "expected two non-negative integers of milliseconds, like '1000,1000'"
+            f"broker sent a malformed heart-beat header {_shown(value)} in CONNECTED; "
+            f"expected two non-negative integers of milliseconds of at most {_MAX_DIGITS} "
+            "digits, like '1000,1000'"
         )
-    return parsed
+    sx, sy = parsed
+    return (min(sx, MAX_INTERVAL), min(sy, MAX_INTERVAL))
 
 
 def negotiate(offer: tuple[int, int], answer: str | None) -> HeartbeatIntervals:
@@ -160,8 +197,10 @@ def negotiate(offer: tuple[int, int], answer: str | None) -> HeartbeatIntervals:
         or C{None} if it sent none.
     @return: the client's send interval C{max(cx, sy)} (C{0} if either
         is C{0}) and its receive interval C{max(sx, cy)} (C{0} if either
-        is C{0}), in milliseconds.
-    @raise BadArgument: if C{offer} is not two non-negative C{int}s.
+        is C{0}), in milliseconds, neither above L{MAX_INTERVAL} (the
+        broker's numbers are clamped to it).
+    @raise BadArgument: if C{offer} is not two non-negative C{int}s of at
+        most L{MAX_INTERVAL}.
     @raise RemoteProtocolError: if C{answer} is malformed.
     """
     cx, cy = check_heartbeat(offer)

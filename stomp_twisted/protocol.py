@@ -9,9 +9,15 @@ receipt fails, and that the loss of the connection fails.  It also keeps
 the heart-beats negotiated in the handshake (L{stomp_twisted.heartbeat}):
 an EOL whenever it has written nothing for the send interval, and the
 connection closed with L{HeartbeatTimeout<stomp_twisted.errors.HeartbeatTimeout>}
-when the broker has sent nothing for too long.  Everything else
-(subscriptions, observers, reconnection) lives in the layers above, which
-see this protocol through the L{ConnectionHandler} interface.
+when the broker has sent nothing for too long.  Closing never waits on
+the broker for good: what is left to send is flushed for at most
+L{StompProtocol.close_timeout} seconds, then the connection is aborted.
+A broker's bytes never raise out of C{dataReceived}: a malformed frame,
+absurd C{heart-beat} numbers or a second C{CONNECTED} close the
+connection with a L{RemoteProtocolError<stomp_twisted.errors.RemoteProtocolError>}.
+Everything else (subscriptions, observers, reconnection) lives in the
+layers above, which see this protocol through the L{ConnectionHandler}
+interface.
 """
 
 from __future__ import annotations
@@ -128,6 +134,13 @@ class _SendBufferWatch:
         pass
 
 
+def _shown(value: str) -> str:
+    # A header value for a message: a hostile broker may send a long one.
+    if len(value) <= 40:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
+
+
 class StompProtocol(LineReceiver):
     """
     One STOMP connection.
@@ -159,6 +172,13 @@ class StompProtocol(LineReceiver):
     #: frames per read) is read at once, so its latency is unchanged.
     #: C{0} reads eagerly always.  Only with a clock.
     read_pause = 0.001
+
+    #: Seconds that L{close} lets the transport flush what it still holds
+    #: for the broker before aborting the connection (a reset, nothing more
+    #: written): a broker that stops reading would otherwise keep a full
+    #: send buffer, and so the connection, open for good, with no loss
+    #: reported and no reconnection.  Only with a clock.
+    close_timeout = 5.0
 
     def __init__(
         self,
@@ -203,6 +223,9 @@ class StompProtocol(LineReceiver):
         self._receipts: dict[str, Deferred[Frame]] = {}
         self._error: StompError | None = None
         self._closing = False
+        self._lost = False
+        self._abort_timer: IDelayedCall | None = None
+        self._send_buffer_watch: _SendBufferWatch | None = None
         self.version: str | None = None
         self.connected_frame: Frame | None = None
         self.heartbeat: HeartbeatIntervals | None = None
@@ -223,7 +246,8 @@ class StompProtocol(LineReceiver):
         # Hear from the transport when its send buffer fills and drains.
         register = getattr(self.transport, "registerProducer", None)
         if register is not None:
-            register(_SendBufferWatch(self), True)
+            self._send_buffer_watch = _SendBufferWatch(self)
+            register(self._send_buffer_watch, True)
         self._write(serialize_frame(self._connect_frame))
         self._handler.connection_made(self)
 
@@ -282,6 +306,8 @@ class StompProtocol(LineReceiver):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closing = True
+        self._lost = True
+        self._cancel_abort_timer()
         self._stop_heartbeats()
         resumer, self._read_resumer = self._read_resumer, None
         if resumer is not None and resumer.active():
@@ -308,12 +334,21 @@ class StompProtocol(LineReceiver):
         """
         return self.version is not None and self._error is None and not self._closing
 
-    def close(self, error: StompError | None = None) -> None:
+    def close(self, error: StompError | None = None, *, flush_timeout: float | None = None) -> None:
         """
         Close the connection; nothing more is sent or dispatched.
 
+        What the transport still holds is flushed first, for at most
+        C{flush_timeout} seconds: a broker that does not read within that
+        time gets the connection aborted instead, so that its loss is
+        reported (C{connection_lost}) whatever the broker does.  Calling
+        it again may shorten that bound, never lengthen it.
+
         @param error: why, if this is a failure (a handshake that took too
             long, a dead peer); the handler's C{connection_lost} gets it.
+        @param flush_timeout: the bound, in seconds; L{close_timeout} if
+            C{None}, an abort at once if C{0}.  Without a clock, only
+            C{0} applies (there is no timer to run).
         """
         if error is not None and self._error is None:
             self._log.warn("closing STOMP connection: {error}", error=error)
@@ -321,8 +356,64 @@ class StompProtocol(LineReceiver):
         self._closing = True
         self._stop_heartbeats()
         self._flush_outgoing()
-        if self.transport is not None:
-            self.transport.loseConnection()
+        transport = self.transport
+        if transport is None or self._lost:
+            return
+        self._stop_watching_send_buffer()
+        transport.loseConnection()
+        self._abort_after(self.close_timeout if flush_timeout is None else flush_timeout)
+
+    def _stop_watching_send_buffer(self) -> None:
+        # A transport with a producer registered closes only once that
+        # producer unregisters: one paused on a full buffer would be
+        # resumed when the buffer drains, and the connection never closed.
+        watch, self._send_buffer_watch = self._send_buffer_watch, None
+        unregister = getattr(self.transport, "unregisterProducer", None)
+        if watch is not None and unregister is not None:
+            unregister()
+
+    def _abort_after(self, seconds: float) -> None:
+        if self._lost:
+            return
+        if seconds <= 0:
+            self._abort("closed with no time given to flush what is left to send")
+            return
+        if self._clock is None:
+            return
+        timer = self._abort_timer
+        if timer is not None and timer.active():
+            if timer.getTime() <= self._clock.seconds() + seconds:
+                return
+            timer.cancel()
+        self._abort_timer = self._clock.callLater(seconds, self._flush_timed_out, seconds)
+
+    def _flush_timed_out(self, seconds: float) -> None:
+        self._abort_timer = None
+        self._abort(
+            f"the broker read nothing of what was left to send for {seconds:g} s after "
+            "the connection was closed"
+        )
+
+    def _abort(self, why: str) -> None:
+        # A reset: whatever the transport still holds is discarded, and
+        # connectionLost follows at once (ConnectionAborted).
+        self._cancel_abort_timer()
+        transport = self.transport
+        if transport is None or self._lost:
+            return
+        abort = getattr(transport, "abortConnection", None)
+        if abort is None:
+            self._log.warn(
+                "cannot abort the STOMP connection ({why}): the transport cannot", why=why
+            )
+            return
+        self._log.warn("aborting the STOMP connection: {why}", why=why)
+        abort()
+
+    def _cancel_abort_timer(self) -> None:
+        timer, self._abort_timer = self._abort_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def pauseProducing(self) -> None:
         # Silence while this side does not read says nothing of the broker.
@@ -467,8 +558,25 @@ class StompProtocol(LineReceiver):
             if frame.command != "ERROR":
                 self._fail(RemoteProtocolError(f"broker sent {frame.command} before CONNECTED"))
                 return
+        elif frame.command == "CONNECTED":
+            # The session is negotiated once; a second CONNECTED (perhaps
+            # claiming another version) would leave the two sides
+            # disagreeing on how frames are written.
+            self._fail(
+                RemoteProtocolError(
+                    f"broker sent a second CONNECTED (version "
+                    f"{_shown(frame.headers.get('version', '1.0'))}) in a STOMP "
+                    f"{self.version} session"
+                )
+            )
+            return
         if frame.command == "RECEIPT":
-            deferred = self._receipts.pop(frame.headers.get("receipt-id", ""), None)
+            receipt_id = frame.headers.get("receipt-id")
+            if receipt_id is None:
+                # It answers nothing; the observers still see it.
+                self._log.warn("the broker sent a RECEIPT without a receipt-id header")
+                receipt_id = ""
+            deferred = self._receipts.pop(receipt_id, None)
             if deferred is not None:
                 deferred.callback(frame)
         elif frame.command == "ERROR":
@@ -484,11 +592,14 @@ class StompProtocol(LineReceiver):
             self.close()
 
     def _negotiate(self, frame: Frame) -> None:
+        # Everything that can fail is checked before self.version is set:
+        # the layer above tells a failed handshake (a failed attempt, for
+        # the reconnect policy) from a lost session by that attribute.
         version = frame.headers.get("version", "1.0")
         if version not in VERSIONS or version not in self._accepted_versions:
             self._fail(
                 RemoteProtocolError(
-                    f"broker chose STOMP version {version!r}, which was not offered "
+                    f"broker chose STOMP version {_shown(version)}, which was not offered "
                     f"(accept-version:{','.join(self._accepted_versions)})"
                 )
             )
@@ -498,22 +609,25 @@ class StompProtocol(LineReceiver):
         except RemoteProtocolError as error:
             self._fail(error)
             return
-        self.version = version
-        self._decoder.version = version
-        self.connected_frame = frame
-        self.heartbeat = intervals
+        monitor = None
         if intervals.send or intervals.receive:
             assert self._clock is not None
-            self._heartbeats = HeartbeatMonitor(
+            monitor = HeartbeatMonitor(
                 self._clock,
                 intervals,
                 self._heartbeat_tolerance,
                 self._send_heartbeat,
                 self._peer_dead,
             )
+        self.version = version
+        self._decoder.version = version
+        self.connected_frame = frame
+        self.heartbeat = intervals
+        if monitor is not None:
+            self._heartbeats = monitor
             if self.paused:
-                self._heartbeats.pause_receiving()
-            self._heartbeats.start()
+                monitor.pause_receiving()
+            monitor.start()
         self._handler.stomp_connected(self, frame)
 
     # --- heart-beats --------------------------------------------------------
@@ -532,17 +646,9 @@ class StompProtocol(LineReceiver):
         self._log.warn("closing STOMP connection: {error}", error=error)
         if self._error is None:
             self._error = error
-        self._closing = True
-        self._stop_heartbeats()
         # A dead peer may never read what is still buffered for it: do
         # not wait for that to be flushed.
-        transport = self.transport
-        if transport is not None:
-            abort = getattr(transport, "abortConnection", None)
-            if abort is not None:
-                abort()
-            else:
-                transport.loseConnection()
+        self.close(flush_timeout=0)
 
     def _stop_heartbeats(self) -> None:
         monitor, self._heartbeats = self._heartbeats, None

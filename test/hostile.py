@@ -118,7 +118,9 @@ class BrokerSide(Protocol):
 
     # --- what the script can do --------------------------------------------
 
-    def send(self, command: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> None:
+    def send(
+        self, command: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> None:
         """
         Write a frame to the client.
         """

@@ -25,6 +25,7 @@ from stomp_twisted.errors import (
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.frame import Frame, parse_frames
 from stomp_twisted.heartbeat import (
+    MAX_INTERVAL,
     HeartbeatIntervals,
     check_heartbeat,
     check_tolerance,
@@ -117,6 +118,39 @@ class NegotiationTests(SynchronousTestCase):
             self.assertIn(repr(value), str(caught.exception))
             self.assertIn("heart-beat", str(caught.exception))
 
+    def test_absurd_numbers(self) -> None:
+        """
+        Numbers of thousands of digits (more than C{int()} converts) or
+        hundreds (more than a float holds) are a L{RemoteProtocolError}
+        whose message does not copy them whole; nothing else is raised.
+        """
+        for value in ["1" * 5000 + ",0", "9" * 400 + "," + "9" * 400, "0," + "1" * 19]:
+            with self.assertRaises(RemoteProtocolError) as caught:
+                negotiate((1000, 1000), value)
+            self.assertIn("malformed heart-beat header", str(caught.exception))
+            self.assertLess(len(str(caught.exception)), 300)
+
+    def test_clamped(self) -> None:
+        """
+        The broker's intervals are clamped to L{MAX_INTERVAL} (one hour);
+        leading zeros are only zeros, however many.
+        """
+        self.assertEqual(MAX_INTERVAL, 3_600_000)
+        self.assertEqual(parse_heartbeat("1" * 18 + ",3600001"), (MAX_INTERVAL, MAX_INTERVAL))
+        self.assertEqual(parse_heartbeat("3600000,7"), (MAX_INTERVAL, 7))
+        self.assertEqual(parse_heartbeat("0" * 5000 + "1000,0"), (1000, 0))
+        self.assertEqual(negotiate((1, 1), "99999999999,99999999999"), (MAX_INTERVAL,) * 2)
+
+    def test_offer_bounded(self) -> None:
+        """
+        The client's own offer above L{MAX_INTERVAL} is a L{BadArgument}.
+        """
+        self.assertEqual(check_heartbeat((MAX_INTERVAL, 0)), (MAX_INTERVAL, 0))
+        self.assertRaises(BadArgument, check_heartbeat, (MAX_INTERVAL + 1, 0))
+        self.assertRaises(BadArgument, check_heartbeat, (0, 10**400))
+        self.assertRaises(BadArgument, parse_offer, "3600001,0")
+        self.assertRaises(BadArgument, parse_offer, "1" * 5000 + ",0")
+
     def test_malformed_offer(self) -> None:
         """
         The client's own header, malformed, is a L{BadArgument}.
@@ -198,6 +232,14 @@ class ProtocolTestCase(SynchronousTestCase):
 
     def assertNoTimers(self) -> None:
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def assertOnlyCloseTimer(self, protocol: StompProtocol) -> None:
+        """
+        No heart-beat timer is left: only the one that aborts the
+        connection if closing it takes longer than C{close_timeout}.
+        """
+        [call] = self.clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), self.clock.seconds() + protocol.close_timeout)
 
 
 class SendingTests(ProtocolTestCase):
@@ -298,8 +340,8 @@ class SendingTests(ProtocolTestCase):
         """
         _handler, protocol, transport = self.connect()
         protocol.close()
-        self.assertNoTimers()
-        self.clock.advance(10)
+        self.assertOnlyCloseTimer(protocol)
+        self.clock.advance(1)
         self.assertEqual(transport.value(), b"")
         self.lose(protocol)
         self.assertNoTimers()
@@ -461,6 +503,8 @@ class ReceivingTests(ProtocolTestCase):
         _handler, protocol, transport = self.connect()
         protocol.dataReceived(b"ERROR\nmessage:bye\n\n\0")
         self.assertTrue(transport.disconnecting)
+        self.assertOnlyCloseTimer(protocol)
+        self.lose(protocol)
         self.assertNoTimers()
 
     def test_malformed_answer_fails_handshake(self) -> None:
@@ -472,12 +516,40 @@ class ReceivingTests(ProtocolTestCase):
         protocol.dataReceived(b"CONNECTED\nversion:1.2\nheart-beat:soon\n\n\0")
         self.assertIsNone(protocol.version)
         self.assertTrue(transport.disconnecting)
-        self.assertNoTimers()
+        self.assertOnlyCloseTimer(protocol)
         self.lose(protocol)
+        self.assertNoTimers()
         [(_, error)] = handler.lost
         self.assertIsInstance(error, RemoteProtocolError)
         self.assertIn("'soon'", str(error))
         self.assertNotIn("connected", [kind for kind, _ in handler.events])
+
+    def test_absurd_answer_fails_handshake(self) -> None:
+        """
+        A heart-beat of 5,000 digits fails the handshake before the
+        version is set: the layer above sees a failed attempt, not a lost
+        session, and no timer is started.
+        """
+        handler, protocol, transport = self.make("1000,1000")
+        protocol.dataReceived(b"CONNECTED\nversion:1.2\nheart-beat:" + b"7" * 5000 + b",0\n\n\0")
+        self.assertIsNone(protocol.version)
+        self.assertIsNone(protocol.heartbeat)
+        self.assertTrue(transport.disconnecting)
+        self.assertOnlyCloseTimer(protocol)
+        self.lose(protocol)
+        [(_, error)] = handler.lost
+        self.assertIsInstance(error, RemoteProtocolError)
+        self.assertNotIn("connected", [kind for kind, _ in handler.events])
+
+    def test_long_answer_clamped(self) -> None:
+        """
+        A long but well-formed interval runs the timers at one hour.
+        """
+        _handler, protocol, transport = self.connect(answer="99999999999,99999999999")
+        self.assertEqual(protocol.heartbeat, (MAX_INTERVAL, MAX_INTERVAL))
+        self.clock.advance(MAX_INTERVAL / 1000)
+        self.assertEqual(transport.value(), b"\n")
+        self.assertFalse(transport.disconnecting)
 
     def test_needs_clock(self) -> None:
         """

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from twisted.internet.defer import CancelledError
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import ILogObserver, LogEvent, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import provider
 
 from stomp_twisted.errors import (
     BrokerError,
@@ -24,7 +29,7 @@ from stomp_twisted.errors import (
     UndefinedEscape,
     UnrepresentableHeader,
 )
-from stomp_twisted.frame import Frame, FrameLimits, parse_frames
+from stomp_twisted.frame import Frame, FrameLimits, parse_frames, serialize_frame
 from stomp_twisted.protocol import StompProtocol
 
 CONNECTED_12 = b"CONNECTED\nversion:1.2\n\n\0"
@@ -121,6 +126,24 @@ def connected(
     assert protocol.version is not None, "handshake failed"
     transport.clear()
     return handler, protocol, transport
+
+
+@contextmanager
+def captured_log() -> Iterator[list[str]]:
+    """
+    The text of every log event emitted within the block.
+    """
+    lines: list[str] = []
+
+    @provider(ILogObserver)
+    def observe(event: LogEvent) -> None:
+        lines.append(formatEvent(event) or "")
+
+    globalLogPublisher.addObserver(observe)
+    try:
+        yield lines
+    finally:
+        globalLogPublisher.removeObserver(observe)
 
 
 def lose(protocol: StompProtocol) -> None:
@@ -310,15 +333,23 @@ class HandshakeTests(SynchronousTestCase):
         protocol.dataReceived(message(2))
         self.assertEqual(len(handler.frames), 1)
 
-    def test_second_connected_is_a_frame(self) -> None:
+    def test_second_connected_is_fatal(self) -> None:
         """
-        Only the first CONNECTED negotiates: a later one is an ordinary
-        frame and does not change the version.
+        Only the first CONNECTED negotiates: a later one (here claiming
+        another version) closes the connection with a
+        L{RemoteProtocolError}, and is not given to the handler.
         """
-        handler, protocol, _transport = connected(CONNECTED_12)
-        protocol.dataReceived(CONNECTED_10)
+        handler, protocol, transport = connected(CONNECTED_12)
+        protocol.dataReceived(CONNECTED_10 + message(1))
         self.assertEqual(protocol.version, "1.2")
-        self.assertEqual(handler.frames, [Frame("CONNECTED", {"version": "1.0"})])
+        self.assertEqual(handler.frames, [])
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(protocol.is_stomp_connected)
+        lose(protocol)
+        [(_, error)] = handler.lost
+        self.assertIsInstance(error, RemoteProtocolError)
+        self.assertIn("second CONNECTED", str(error))
+        self.assertIn("'1.0'", str(error))
 
     def test_send_frame_escapes_for_negotiated_version(self) -> None:
         """
@@ -884,3 +915,288 @@ class FlowControlTests(SynchronousTestCase):
         protocol.resumeProducing()
         self.assertEqual([f.headers["message-id"] for f in handler.frames], ["1"])
         self.assertTrue(transport.disconnecting)
+
+
+class ClosingTests(SynchronousTestCase):
+    """
+    L{StompProtocol.close} flushes for at most C{close_timeout} seconds,
+    then aborts: a broker that reads nothing cannot keep a closed
+    connection open.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.handler = RecordingHandler()
+        self.protocol = StompProtocol(
+            self.handler, Frame("CONNECT", {"accept-version": "1.2"}), clock=self.clock
+        )
+        self.transport = StringTransport()
+        self.protocol.makeConnection(self.transport)
+        self.protocol.dataReceived(CONNECTED_12)
+
+    def test_aborts_after_close_timeout(self) -> None:
+        """
+        A close that has not ended within C{close_timeout} aborts the
+        connection; its loss is then reported as any other.
+        """
+        self.protocol.close()
+        self.assertTrue(self.transport.disconnecting)
+        self.clock.advance(StompProtocol.close_timeout - 0.01)
+        self.assertFalse(self.transport.disconnected)
+        self.clock.advance(0.01)
+        self.assertTrue(self.transport.disconnected)
+        self.protocol.connectionLost(Failure(ConnectionAborted()))
+        [(reason, error)] = self.handler.lost
+        self.assertTrue(reason.check(ConnectionAborted))
+        self.assertIsNone(error)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_loss_cancels_abort(self) -> None:
+        """
+        A close that ends in time leaves no timer behind, and nothing is
+        aborted.
+        """
+        self.protocol.close()
+        lose(self.protocol)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertFalse(self.transport.disconnected)
+
+    def test_close_after_loss(self) -> None:
+        """
+        Closing a connection already lost starts no timer.
+        """
+        lose(self.protocol)
+        self.protocol.close()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_flush_timeout(self) -> None:
+        """
+        C{flush_timeout} replaces C{close_timeout}; C{0} aborts at once.
+        """
+        self.protocol.close(flush_timeout=0.5)
+        self.clock.advance(0.5)
+        self.assertTrue(self.transport.disconnected)
+        _, protocol, transport = connected()
+        protocol.close(flush_timeout=0)
+        self.assertTrue(transport.disconnected)
+
+    def test_shorter_bound_wins(self) -> None:
+        """
+        Closing again may shorten the bound, never lengthen it.
+        """
+        self.protocol.close(flush_timeout=10)
+        self.protocol.close(flush_timeout=1)
+        self.protocol.close(flush_timeout=20)
+        self.protocol.close()
+        [call] = self.clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 1)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnected)
+
+    def test_unregisters_send_buffer_watch(self) -> None:
+        """
+        Closing unregisters the producer that watches the send buffer: a
+        transport closes only once its producer is gone, and one paused on
+        a full buffer would be resumed, not closed, once it drains.
+        """
+        self.assertIsNotNone(self.transport.producer)
+        self.protocol.close()
+        self.assertIsNone(self.transport.producer)
+        self.protocol.close()
+
+    def test_without_clock(self) -> None:
+        """
+        Without a clock there is no timer; C{flush_timeout=0} still aborts.
+        """
+        _, protocol, transport = connected()
+        protocol.close()
+        self.assertTrue(transport.disconnecting)
+        self.assertFalse(transport.disconnected)
+        protocol.close(flush_timeout=0)
+        self.assertTrue(transport.disconnected)
+
+
+class BrokerErrorTests(SynchronousTestCase):
+    """
+    L{BrokerError}'s text comes from the C{message} header and a bounded
+    prefix of the body; the body stays bytes in C{frame.body}.
+    """
+
+    def test_text(self) -> None:
+        """
+        The text names the C{message} header and the body's first
+        non-blank line.
+        """
+        error = BrokerError(Frame("ERROR", {"message": "bad"}, b"\n  first line\nsecond\n"))
+        self.assertEqual(str(error), "broker sent ERROR: bad (first line)")
+        self.assertEqual(error.message, "bad")
+        self.assertEqual(error.body, "\n  first line\nsecond\n")
+        self.assertEqual(str(BrokerError(Frame("ERROR"))), "broker sent ERROR: (no message header)")
+
+    def test_large_body_not_decoded_whole(self) -> None:
+        """
+        A large body of short lines, with invalid UTF-8 at its end, is
+        neither decoded, stripped nor split whole: the text comes from
+        its first line, and its length is bounded.
+        """
+
+        class Untouchable(bytes):
+            # Slicing gives plain bytes; anything done to the whole fails.
+            def decode(self, *args: object, **kwargs: object) -> str:
+                raise AssertionError("the whole body was decoded")
+
+            def strip(self, *args: object) -> bytes:
+                raise AssertionError("the whole body was stripped")
+
+            def splitlines(self, *args: object, **kwargs: object) -> list[bytes]:
+                raise AssertionError("the whole body was split")
+
+        body = Untouchable(b"java.lang.Oops: it broke\n" + b"at x\n" * 1_000_000 + b"\xff\xfe")
+        error = BrokerError(Frame("ERROR", {"message": "m" * 100_000}, body))
+        text = str(error)
+        self.assertIn("(java.lang.Oops: it broke)", text)
+        self.assertLess(len(text), BrokerError.MESSAGE_CHARS + BrokerError.DETAIL_CHARS + 100)
+        self.assertIs(error.frame.body, body)
+        self.assertEqual(len(error.message), 100_000)
+
+    def test_invalid_utf8(self) -> None:
+        """
+        Invalid UTF-8 in the prefix gives replacement characters, and a
+        character cut at the prefix's end does no harm; neither raises.
+        """
+        prefix = BrokerError.DETAIL_PREFIX
+        error = BrokerError(Frame("ERROR", {}, b"\xff\xfebad\nrest"))
+        self.assertEqual(str(error), "broker sent ERROR: (no message header) (\ufffd\ufffdbad)")
+        error = BrokerError(Frame("ERROR", {}, b"\n" * (prefix - 1) + "\u20ac".encode()))
+        self.assertEqual(str(error), "broker sent ERROR: (no message header) (\ufffd)")
+        self.assertEqual(error.body, "\n" * (prefix - 1) + "\u20ac")
+
+    def test_long_first_line(self) -> None:
+        """
+        A first line longer than C{DETAIL_CHARS} is cut, and says so.
+        """
+        error = BrokerError(Frame("ERROR", {"message": "m"}, b"y" * 10_000))
+        detail = BrokerError.DETAIL_CHARS
+        self.assertEqual(str(error), f"broker sent ERROR: m ({'y' * detail}...)")
+
+
+class HostileBytesTests(SynchronousTestCase):
+    """
+    Whatever a broker sends, C{dataReceived} raises nothing: the
+    connection goes on, or closes with a L{StompError}.
+    """
+
+    def test_receipt_without_id(self) -> None:
+        """
+        A RECEIPT without C{receipt-id} answers nothing and is logged; the
+        handler still sees it.
+        """
+        handler, protocol, transport = connected()
+        pending = protocol.send_frame(Frame("SEND", {"destination": "/q"}), receipt=True)
+        with captured_log() as logged:
+            protocol.dataReceived(b"RECEIPT\n\n\0")
+        self.assertNoResult(pending)
+        self.assertEqual(handler.frames, [Frame("RECEIPT")])
+        self.assertFalse(transport.disconnecting)
+        self.assertIn("RECEIPT without a receipt-id", " ".join(logged))
+        lose(protocol)
+        self.failureResultOf(pending, ConnectionLost)
+
+    def test_error_with_odd_receipt_ids(self) -> None:
+        """
+        An ERROR naming no receipt, an unknown one, an empty one or one
+        already answered fails no other request; the connection closes
+        with the broker's error.
+        """
+        for receipt_id in [None, "nope", "", "r-1"]:
+            with self.subTest(receipt_id=receipt_id):
+                _handler, protocol, transport = connected()
+                first = protocol.send_frame(Frame("SEND", {"destination": "/q"}), receipt=True)
+                second = protocol.send_frame(Frame("SEND", {"destination": "/q"}), receipt=True)
+                protocol.dataReceived(b"RECEIPT\nreceipt-id:r-1\n\n\0")
+                self.successResultOf(first)
+                headers = {} if receipt_id is None else {"receipt-id": receipt_id}
+                protocol.dataReceived(
+                    serialize_frame(Frame("ERROR", {"message": "no", **headers}), "1.2")
+                )
+                self.assertNoResult(second)
+                self.assertTrue(transport.disconnecting)
+                lose(protocol)
+                failure = self.failureResultOf(second, ConnectionLost)
+                self.assertIsInstance(failure.value.error, BrokerError)
+
+    def test_content_length_games(self) -> None:
+        """
+        Content-lengths of thousands of digits, of non-ASCII digits, signed
+        or spaced, close the connection with a L{RemoteProtocolError};
+        leading zeros are only zeros.
+        """
+        for declared in [
+            b"9" * 5000,
+            b"0" * 5000 + b"9" * 5000,
+            "\u0661".encode(),
+            b"+2",
+            b" 2",
+            b"2 ",
+            b"0x2",
+            b"",
+        ]:
+            with self.subTest(declared=declared[:20]):
+                handler, protocol, transport = connected()
+                protocol.dataReceived(b"MESSAGE\ncontent-length:%s\n\nab\0" % declared)
+                self.assertEqual(handler.frames, [])
+                self.assertTrue(transport.disconnecting)
+                lose(protocol)
+                [(_, error)] = handler.lost
+                self.assertIsInstance(error, RemoteProtocolError)
+        handler, protocol, transport = connected()
+        protocol.dataReceived(b"MESSAGE\ncontent-length:" + b"0" * 5000 + b"2\n\nab\0")
+        self.assertEqual([f.body for f in handler.frames], [b"ab"])
+
+    def test_random_corruption(self) -> None:
+        """
+        A stream of frames, corrupted at random and cut into chunks at
+        random, never makes C{dataReceived} raise, whether it arrives
+        during the handshake or after it; any connection closed by it
+        reports a L{StompError}.
+        """
+        rng = random.Random(10)
+        stream = (
+            CONNECTED_12.replace(b"\n\n", b"\nheart-beat:0,0\n\n")
+            + message(1)
+            + b"\n"
+            + b"RECEIPT\nreceipt-id:r-1\n\n\0"
+            + b"ERROR\nmessage:m\nreceipt-id:r-2\ncontent-length:3\n\nab\xff\0"
+            + message(2, b"body\0with nul")
+        )
+        alphabet = b"\0\n\r:\\\xff0123456789-,+ "
+        for case in range(600):
+            data = bytearray(stream)
+            for _ in range(rng.randint(1, 6)):
+                where = rng.randrange(len(data))
+                choice = rng.random()
+                if choice < 0.4:
+                    data[where] = rng.choice(alphabet)
+                elif choice < 0.7:
+                    data[where:where] = bytes(
+                        rng.choice(alphabet) for _ in range(rng.randint(1, 9))
+                    )
+                else:
+                    del data[where : where + rng.randint(1, 5)]
+            with self.subTest(case=case, data=bytes(data)):
+                handler, protocol, _transport = make_protocol()
+                answered = protocol.send_frame(Frame("SEND", {"destination": "/q"}), receipt=True)
+                outcomes: list[object] = []
+                answered.addBoth(outcomes.append)
+                offset = 0
+                while offset < len(data):
+                    size = rng.randint(1, 64)
+                    protocol.dataReceived(bytes(data[offset : offset + size]))
+                    offset += size
+                lose(protocol)
+                [(_, error)] = handler.lost
+                if error is not None:
+                    self.assertIsInstance(error, StompError)
+                [outcome] = outcomes
+                if isinstance(outcome, Failure):
+                    self.assertIsInstance(outcome.value, StompError)
