@@ -33,7 +33,14 @@ class Broker:
 
 RABBITMQ = Broker("rabbitmq", 61613, "guest", "guest")
 ACTIVEMQ = Broker("activemq", 61623)
+#: The brokers every broker test (and the contract suite) runs against.
 BROKERS = (RABBITMQ, ACTIVEMQ)
+#: CoilMQ, a small Python STOMP server, for the tests of how the client
+#: copes with servers that bend the protocol (test.test_other_servers); not
+#: in L{BROKERS}: it lacks NACK, real C{client-individual} and 1.2's C{ack}.
+COILMQ = Broker("coilmq", 61633)
+#: Debian's stompserver 0.9.9, STOMP 1.0 only, likewise not in L{BROKERS}.
+STOMPSERVER = Broker("stompserver", 61643)
 
 
 def require(broker: Broker) -> None:
