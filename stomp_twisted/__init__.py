@@ -18,6 +18,7 @@ from .errors import (
     NotConnected,
     OutboxFull,
     ProtocolError,
+    ReceiptTimeout,
     RemoteProtocolError,
     SendBufferFull,
     StompError,
@@ -27,8 +28,10 @@ from .errors import (
 from .failover import BrokerAddress, ReconnectPolicy
 from .frame import Frame, FrameLimits
 from .outbox import OutboxPolicy
+from .redelivery import DEFAULT_REDELIVERY, RedeliveryPolicy
 
 __all__ = [
+    "DEFAULT_REDELIVERY",
     "AckError",
     "BadArgument",
     "BrokerAddress",
@@ -44,7 +47,9 @@ __all__ = [
     "OutboxFull",
     "OutboxPolicy",
     "ProtocolError",
+    "ReceiptTimeout",
     "ReconnectPolicy",
+    "RedeliveryPolicy",
     "RemoteProtocolError",
     "SendBufferFull",
     "StompClient",

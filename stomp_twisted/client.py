@@ -8,6 +8,7 @@ broker's receipts.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,18 @@ from typing import Any, Literal
 
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, fail, succeed
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, IStreamClientEndpoint
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IReactorTCP,
+    IReactorTime,
+    IReactorUNIX,
+    IStreamClientEndpoint,
+)
 from twisted.internet.protocol import ClientFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from . import arguments
 from .endpoints import TLSOptions, broker_endpoint, is_endpoint_description
 from .errors import (
     AckError,
@@ -31,6 +39,7 @@ from .errors import (
     LocalProtocolError,
     NotConnected,
     OutboxFull,
+    ReceiptTimeout,
     RemoteProtocolError,
     StompError,
     TransactionAborted,
@@ -50,10 +59,11 @@ from .heartbeat import (
     format_heartbeat,
     parse_offer,
 )
-from .observers import CallbackHandle, Observers
+from .observers import CLIENT_EVENTS, CallbackHandle, Observers, check_event
 from .outbox import Outbox, OutboxEntry, OutboxPolicy
 from .protocol import DEFAULT_SEND_BUFFER, StompProtocol
 from .reconnect import Reconnector
+from .redelivery import DEFAULT_REDELIVERY, DeliveryCounter, RedeliveryPolicy
 
 __all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
 
@@ -70,18 +80,32 @@ _log = Logger()
 # Frames that may wait for the first connection before send() refuses more.
 _MAX_EARLY_FRAMES = 10_000
 
+#: Seconds a request waits for its receipt unless told otherwise: some
+#: servers never send receipts, and a caller must not wait on them for ever.
+DEFAULT_RECEIPT_TIMEOUT = 30.0
+
 
 def _body_bytes(body: object) -> bytes:
     if isinstance(body, bytes):
         return body
     if isinstance(body, str):
-        return body.encode("utf-8")
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            flaw = arguments.describe_flaw(body, "")
+            raise BadArgument(
+                f"body {flaw}: text bodies are sent as UTF-8; pass bytes to send other data"
+            ) from None
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
     raise BadArgument(f"body must be bytes or str, not {type(body).__name__}")
 
 
 def _headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, str]:
+    # Names and values are checked for what no version can write (NUL, a
+    # lone surrogate) here, at the call; what depends on the version is
+    # checked when the frame is written.  (CONNECT's headers, whose
+    # messages must not quote a passcode, were checked before this.)
     if headers is None:
         return {}
     # (A dict is checked first: isinstance against an ABC is slow.)
@@ -90,15 +114,17 @@ def _headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, s
     result: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str):
-            raise BadArgument(f"{what}: header name {name!r} is not a str")
-        if isinstance(value, str):
-            result[name] = value
-        elif isinstance(value, int) and not isinstance(value, bool):
-            result[name] = str(value)
-        else:
-            raise BadArgument(
-                f"{what}: header {name!r} must be a str or int, not {type(value).__name__}"
-            )
+            raise BadArgument(f"{what}: a header name must be a str, not {type(name).__name__}")
+        if not name or "\0" in name or not name.isascii():
+            arguments.check_header_name(name)
+        text = (
+            value
+            if type(value) is str
+            else arguments.header_value_text(value, f"{what}: header {name!r}")
+        )
+        if "\0" in text or not text.isascii():
+            arguments.check_header_text(text, "header value")
+        result[name] = text
     return result
 
 
@@ -109,8 +135,31 @@ def _endpoint_name(endpoint: object) -> str:
     return f"{host}:{port}" if host is not None and port is not None else repr(endpoint)
 
 
-def _log_failure(failure: Failure, what: str) -> None:
-    _log.failure("{what}", failure, what=what)
+def _peer(protocol: StompProtocol) -> tuple[str | None, int | None]:
+    # The address the transport connected to, for the "connect" event.
+    transport = protocol.transport
+    peer = transport.getPeer() if transport is not None else None
+    return getattr(peer, "host", None), getattr(peer, "port", None)
+
+
+def _cancel_call(result: object, call: IDelayedCall) -> object:
+    if call.active():
+        call.cancel()
+    return result
+
+
+def _automatic_settle_failed(failure: Failure, command: str, key: str) -> None:
+    if isinstance(failure.value, ConnectionLost):
+        # Written while the send buffer was full, and the connection went
+        # first: the broker redelivers the message.  Not a bug: no traceback.
+        _log.warn(
+            "automatic {command} of message {key} was lost with its connection; "
+            "the broker redelivers it",
+            command=command,
+            key=key,
+        )
+        return
+    _log.failure("automatic {command} failed", failure, command=command)
 
 
 def _callback_outcome(result: object) -> Deferred[object]:
@@ -134,7 +183,7 @@ def _ack_mode(ack: object) -> AckMode:
         return None
     if ack in ("auto", "manual"):
         return ack
-    raise BadArgument(f"ack must be None, 0, 'auto' or 'manual', not {ack!r}")
+    raise BadArgument(f"ack must be None, 0, 'auto' or 'manual', not {arguments.shown_value(ack)}")
 
 
 @dataclass(eq=False)
@@ -148,6 +197,8 @@ class Subscription:
     @ivar callback: called as C{callback(client, body, headers)} for each
         message, before the C{MESSAGE} observers; may be C{None}.
     @ivar headers: extra C{SUBSCRIBE} headers.
+    @ivar redelivery: under C{ack="auto"}, what happens to a message whose
+        callbacks failed (see L{RedeliveryPolicy}).
     """
 
     id: str
@@ -155,6 +206,34 @@ class Subscription:
     ack: AckMode
     callback: Callable[[StompClient, bytes, dict[str, str]], object] | None
     headers: dict[str, str] = field(default_factory=dict)
+    redelivery: RedeliveryPolicy = DEFAULT_REDELIVERY
+    # Whether a message this subscription cannot acknowledge was reported
+    # already: once per subscription, not once per message.
+    _unackable_reported: bool = field(default=False, repr=False)
+
+
+# The SUBSCRIBE ack header's values, as STOMP defines them.
+_WIRE_ACK_MODES = ("auto", "client", "client-individual")
+
+# What each version cannot write in a header value (see stomp_twisted.frame):
+# an ack id holding one cannot be sent back in ACK.
+_UNWRITABLE_IN_HEADERS = {"1.0": "\0\n\r", "1.1": "\0\r", "1.2": "\0"}
+
+
+def _nack_dead_letters(protocol: StompProtocol) -> bool:
+    # ActiveMQ Classic moves a NACKed message to its dead-letter queue at
+    # once, where RabbitMQ requeues it.
+    frame = protocol.connected_frame
+    return frame is not None and frame.headers.get("server", "").startswith("ActiveMQ/")
+
+
+def _destination(frame: Frame, delivery: _Delivery) -> str:
+    return frame.headers.get("destination", delivery.subscription.destination)
+
+
+#: How many received messages may await their acknowledgement before the
+#: client stops reading (see the C{max_unacked} of L{StompClient}).
+DEFAULT_MAX_UNACKED = 10_000
 
 
 @dataclass(eq=False)
@@ -190,15 +269,20 @@ class StompClient(ClientFactory):
     Make one with L{connect}.  Observers registered with L{reg_cb} see
     every frame and connection event: each frame command (C{"MESSAGE"},
     C{"RECEIPT"}, C{"ERROR"}, C{"CONNECTED"}, ...) as
-    C{callback(client, body, headers)}; C{"frame"} as
-    C{callback(client, command, body, headers)}; C{"prepare"} (before each
-    connection attempt) and C{"connect"} (transport connected, CONNECT
-    sent) as C{callback(client)}; C{"connect_error"} (an attempt failed)
-    and C{"io_error"} (a malformed frame, or an established connection
-    lost unexpectedly) as C{callback(client, message)}; C{"disconnect"}
+    C{callback(client, body, headers)}, then C{"frame"} as
+    C{callback(client, command, body, headers)}; C{"prepare"} (a
+    connection is up, nothing written on it yet) as
+    C{callback(client, protocol)} and C{"connect"} (CONNECT sent) as
+    C{callback(client, protocol, host, port, retry)}, in AnyEvent::STOMP's
+    order (C{retry()} drops the connection and tries the next broker);
+    C{"connect_error"} (an attempt failed) and C{"io_error"} (a malformed
+    frame, an unusable ack id, or an established connection lost without
+    the client asking) as C{callback(client, message)}; C{"disconnect"}
     (a connection closed, or the client gave up) as
     C{callback(client, reason)}; C{"heartbeat"} (an EOL from the broker)
-    as C{callback(client)}.
+    as C{callback(client)}; C{"poison"} (a message given up on after its
+    redelivery policy's C{max_deliveries}) as
+    C{callback(client, body, headers, failure)}.
 
     @ivar limits: the L{FrameLimits} applied to received frames.
     @ivar broker: the name of the broker of the latest connection attempt
@@ -219,7 +303,7 @@ class StompClient(ClientFactory):
         passcode: str | None = None,
         reconnect: ReconnectPolicy | None = DEFAULT_RECONNECT,
         connect_timeout: float = 30.0,
-        receipt_timeout: float | None = None,
+        receipt_timeout: float | None = DEFAULT_RECEIPT_TIMEOUT,
         disconnect_timeout: float = 10.0,
         limits: FrameLimits | None = None,
         heartbeat: tuple[int, int] = (0, 0),
@@ -227,6 +311,8 @@ class StompClient(ClientFactory):
         outbox: OutboxPolicy | None = None,
         max_in_flight: int = 1000,
         max_send_buffer: int = DEFAULT_SEND_BUFFER,
+        max_unacked: int = DEFAULT_MAX_UNACKED,
+        redelivery: RedeliveryPolicy = DEFAULT_REDELIVERY,
     ) -> None:
         """
         @param endpoint: where to connect: one endpoint, or a
@@ -243,8 +329,11 @@ class StompClient(ClientFactory):
             C{None} to make a single attempt and never reconnect.
         @param connect_timeout: seconds to wait for CONNECTED once the
             transport is up, before the attempt counts as failed.
-        @param receipt_timeout: if set, seconds after which a Deferred
-            still waiting for a receipt fails with C{TimeoutError}.
+        @param receipt_timeout: seconds after which a Deferred still
+            waiting for a receipt fails with L{ReceiptTimeout} (the broker
+            may or may not have acted on the request); C{None} waits for
+            ever.  The default, L{DEFAULT_RECEIPT_TIMEOUT} (30 s), keeps a
+            broker that never sends receipts from hanging its callers.
         @param disconnect_timeout: seconds L{disconnect} waits for the
             broker's receipt before closing anyway.
         @param limits: bounds on received frames.
@@ -269,6 +358,21 @@ class StompClient(ClientFactory):
             L{SendBufferFull}.  Meanwhile a send without a receipt fires
             only once the buffer has drained, so a caller who waits on
             each send is paced by the network.
+        @param max_unacked: how many received messages may wait for their
+            acknowledgement (C{ack="manual"} messages not yet acknowledged,
+            C{ack="auto"} ones whose callbacks still run) before the client
+            stops reading from the connection, logging a warning; it reads
+            again once acknowledgements bring them down to half.  The
+            default, L{DEFAULT_MAX_UNACKED} (10,000), keeps a caller who
+            never acknowledges from growing without bound; a caller who
+            acknowledges in batches must keep its batches below it.
+        @param redelivery: the default L{RedeliveryPolicy} of the
+            C{ack="auto"} subscriptions: how long to wait before refusing
+            a message whose callbacks failed, and after how many
+            deliveries to give up on it (C{"poison"} event).  The default
+            allows about five deliveries in four seconds;
+            C{RedeliveryPolicy(initial_delay=0, max_deliveries=None)}
+            refuses at once, every time.
         @param heartbeat: the heart-beats to offer in C{CONNECT}, as
             C{(cx, cy)} in milliseconds: the smallest interval at which the
             client can send, and the interval at which it wants to hear
@@ -284,8 +388,34 @@ class StompClient(ClientFactory):
             C{1}.  The default, C{3}, allows for ActiveMQ, whose gaps
             between heart-beats reach two intervals.
         @raise BadArgument: for a malformed C{heartbeat} (or C{heart-beat}
-            header) or C{heartbeat_tolerance}, among others.
+            header) or C{heartbeat_tolerance}, among others: every setting
+            is checked here (types, ranges, finite numbers).
+        @raise UnrepresentableHeader: for a C{login}, C{passcode},
+            C{vhost} or C{connect_headers} name or value that cannot be
+            written (C{CONNECT} is not escaped: no NUL, CR or LF in any
+            version); the message says where, never the value.
         """
+        # Every setting is checked before anything is built, so that a
+        # wrong one fails here, once, and not on each connection attempt.
+        versions = arguments.check_client_settings(
+            endpoint=endpoint,
+            reactor=reactor,
+            connect_headers=connect_headers,
+            versions=versions,
+            vhost=vhost,
+            login=login,
+            passcode=passcode,
+            reconnect=reconnect,
+            connect_timeout=connect_timeout,
+            receipt_timeout=receipt_timeout,
+            disconnect_timeout=disconnect_timeout,
+            limits=limits,
+            heartbeat=heartbeat,
+            heartbeat_tolerance=heartbeat_tolerance,
+            outbox=outbox,
+            max_in_flight=max_in_flight,
+            max_send_buffer=max_send_buffer,
+        )
         offered = list(versions)
         for version in offered:
             if version not in VERSIONS:
@@ -357,6 +487,21 @@ class StompClient(ClientFactory):
         self._in_flight = 0
         self._outbox = Outbox(outbox) if outbox is not None else None
         self._handshake_timers: dict[StompProtocol, IDelayedCall] = {}
+        if isinstance(max_unacked, bool) or not isinstance(max_unacked, int) or max_unacked < 1:
+            raise BadArgument(f"max_unacked must be an int of at least 1, not {max_unacked!r}")
+        self._max_unacked = max_unacked
+        # Whether reading is held back by max_in_flight, by max_unacked.
+        self._held_for_in_flight = False
+        self._held_for_unacked = False
+        if not isinstance(redelivery, RedeliveryPolicy):
+            raise BadArgument(f"redelivery must be a RedeliveryPolicy, not {redelivery!r}")
+        self._redelivery = redelivery
+        self._deliveries = DeliveryCounter()
+        # ack="auto" messages whose NACK waits for their redelivery delay.
+        self._delayed_settlements: dict[str, tuple[StompProtocol, IDelayedCall]] = {}
+        # The connection whose loss has already been blamed on its oldest
+        # unconfirmed outbox message (_blame_for_loss).
+        self._blamed_connection: StompProtocol | None = None
 
     # --- connection ---------------------------------------------------------
 
@@ -364,7 +509,7 @@ class StompClient(ClientFactory):
         """
         A L{StompProtocol} for a new connection, reporting to this client.
         """
-        return StompProtocol(
+        protocol = StompProtocol(
             self,
             Frame("CONNECT", self._connect_headers),
             self.limits,
@@ -372,6 +517,10 @@ class StompClient(ClientFactory):
             max_send_buffer=self._max_send_buffer,
             heartbeat_tolerance=self._heartbeat_tolerance,
         )
+        # AnyEvent::STOMP's "prepare" hands over the connection's handle
+        # before anything is written on it: here, the protocol.
+        self._observers.fire("prepare", self, protocol)
+        return protocol
 
     def start(self) -> None:
         """
@@ -385,7 +534,6 @@ class StompClient(ClientFactory):
 
     def _before_attempt(self, broker: str) -> None:
         self.broker = broker
-        self._observers.fire("prepare", self)
 
     def _attempt_failed(self, message: str) -> None:
         self._observers.fire("connect_error", self, message)
@@ -449,9 +597,10 @@ class StompClient(ClientFactory):
     @property
     def is_connected(self) -> bool:
         """
-        Whether the client has a STOMP session (CONNECTED received).
+        Whether the client has a STOMP session (CONNECTED received) that
+        it may use: C{False} from the moment L{disconnect} is called.
         """
-        return self.version is not None
+        return not self._closed and self.version is not None
 
     def when_connected(self) -> Deferred[StompClient]:
         """
@@ -461,10 +610,10 @@ class StompClient(ClientFactory):
             policy's C{max_attempts}, or at the first failure without
             reconnection), and with L{ClientClosed} after L{disconnect}.
         """
-        if self.is_connected:
-            return succeed(self)
         if self._closed:
             return fail(ClientClosed("this client was disconnected"))
+        if self.is_connected:
+            return succeed(self)
         if self._gave_up is not None:
             return fail(self._gave_up)
         waiter: Deferred[StompClient] = Deferred()
@@ -485,7 +634,19 @@ class StompClient(ClientFactory):
             NotConnected(f"no CONNECTED within {self._connect_timeout} s"),
         )
         self._handshake_timers[protocol] = timer
-        self._observers.fire("connect", self)
+        host, port = _peer(protocol)
+        self._observers.fire("connect", self, protocol, host, port, self._retry_callable(protocol))
+
+    def _retry_callable(self, protocol: StompProtocol) -> Callable[[], None]:
+        # AnyEvent::STOMP's "connect" event passes a $retry that drops this
+        # connection and tries the next broker: here, a callable that
+        # does the same (counted as a failed attempt before CONNECTED).
+        def retry() -> None:
+            if self._protocol is protocol and not self._closed:
+                _log.info("a connect callback asked to retry: leaving {b}", b=self.broker)
+                protocol.close(NotConnected("a connect callback asked for the next broker"))
+
+        return retry
 
     def _stop_handshake_timer(self, protocol: StompProtocol) -> None:
         timer = self._handshake_timers.pop(protocol, None)
@@ -531,8 +692,24 @@ class StompClient(ClientFactory):
     def frame_received(self, protocol: StompProtocol, frame: Frame) -> None:
         if frame.command == "MESSAGE":
             self._message_received(protocol, frame)
-        else:
-            self._fire_frame(frame)
+            return
+        self._fire_frame(frame)
+        if frame.command == "ERROR" and protocol.version is None:
+            self._connect_refused(BrokerError(frame))
+
+    def _connect_refused(self, error: BrokerError) -> None:
+        # The broker answered CONNECT with ERROR.  Whoever waits for the
+        # connection learns it now, with the broker's reason, whatever the
+        # reconnect policy does next (some brokers keep the socket open
+        # for seconds after refusing); later callers wait for the next
+        # attempt.  Subscriptions and the outbox stay for that attempt.
+        _log.warn("{broker} refused CONNECT: {error}", broker=self.broker, error=error)
+        early, self._before_connected = self._before_connected, []
+        for _, _, waiting in early:
+            waiting.errback(error)
+        waiters, self._connected_waiters = self._connected_waiters, []
+        for waiter in waiters:
+            waiter.errback(error)
 
     def heartbeat_received(self, protocol: StompProtocol) -> None:
         # RabbitMQ ends every frame with an EOL: fire only when observed.
@@ -547,29 +724,44 @@ class StompClient(ClientFactory):
             self._protocol = None
         for key in [k for k, d in self._unacked.items() if d.protocol is protocol]:
             del self._unacked[key]
+        self._drop_delayed_settlements(protocol)
         for tx_id, settled in list(self._settled_in.items()):
             if any(d.protocol is protocol for d in settled.values()):
                 del self._settled_in[tx_id]
-        why = str(error) if error is not None else reason.getErrorMessage()
         established = protocol.version is not None
-        unexpected = not self._closed and not isinstance(reason.value, ConnectionDone)
+        if error is not None:
+            why = str(error)
+        elif self._closed:
+            why = "closed by disconnect()"
+        elif isinstance(reason.value, ConnectionDone):
+            why = "the broker closed the connection"
+        else:
+            why = reason.getErrorMessage()
+        # Whenever the client closes a connection itself it says why
+        # (error), except in disconnect(): anything else was the broker's
+        # or the network's doing.
+        unexpected = not self._closed and error is None
         peer_failed = isinstance(error, (RemoteProtocolError, HeartbeatTimeout))
-        if peer_failed or (established and error is None and unexpected):
+        if peer_failed or (established and unexpected):
+            _log.warn("connection to {broker} lost: {why}", broker=self.broker, why=why)
             self._observers.fire("io_error", self, why)
-        if established:
-            self._observers.fire("disconnect", self, why)
         if self._closed:
+            if established:
+                self._observers.fire("disconnect", self, why)
             waiters, self._disconnected_waiters = self._disconnected_waiters, []
             for waiter in waiters:
                 waiter.callback(None)
         elif established:
-            # If this loss makes the client give up, "disconnect" has
-            # just said why; it need not say it twice.
+            # One "disconnect" for the loss: if it makes the client give up
+            # (a session too short to count as working, past max_attempts),
+            # it says so, with the loss's reason inside.
             self._loss_reported = True
             try:
                 self._reconnector.lost(why)
             finally:
                 self._loss_reported = False
+            gave_up = self._gave_up
+            self._observers.fire("disconnect", self, why if gave_up is None else str(gave_up))
         elif isinstance(error, BrokerError):
             self._reconnector.handshake_failed(f"broker refused CONNECT: {error}", refused=True)
         else:
@@ -589,18 +781,31 @@ class StompClient(ClientFactory):
         that raises is logged and never stops the others.
 
         @return: a handle for L{unreg_cb}.
+        @raise BadArgument: for an event the client never fires (a
+            misspelt one: the message lists those of
+            L{CLIENT_EVENTS<stomp_twisted.observers.CLIENT_EVENTS>}), a
+            C{callback} that is not callable, or a C{priority} that is not
+            an C{int}.
         """
+        check_event(event, CLIENT_EVENTS)
         return self._observers.register(event, callback, priority)
 
     def unreg_cb(self, handle: CallbackHandle) -> None:
         """
-        Remove a callback registered with L{reg_cb}.
+        Remove a callback registered with L{reg_cb}; removing it twice
+        does nothing.
+
+        @raise BadArgument: if C{handle} is not what L{reg_cb} returned.
         """
         self._observers.unregister(handle)
 
     def _fire_frame(self, frame: Frame) -> list[object]:
-        self._observers.fire("frame", self, frame.command, frame.body, frame.headers)
-        return self._observers.fire(frame.command, self, frame.body, frame.headers)
+        # The command's own event first, then "frame", as AnyEvent::STOMP.
+        results = self._observers.fire(frame.command, self, frame.body, frame.headers)
+        results.extend(
+            self._observers.fire("frame", self, frame.command, frame.body, frame.headers)
+        )
+        return results
 
     # --- sending ------------------------------------------------------------
 
@@ -630,8 +835,25 @@ class StompClient(ClientFactory):
             return fail(error)
         deferred = protocol.send_frame(frame, receipt, bounded=bounded)
         if receipt and self._receipt_timeout is not None:
-            deferred.addTimeout(self._receipt_timeout, self._clock)
+            deferred.addTimeout(
+                self._receipt_timeout, self._clock, onTimeoutCancel=self._receipt_timed_out(frame)
+            )
         return deferred
+
+    def _receipt_timed_out(self, frame: Frame) -> Callable[[object, float], Failure]:
+        command = frame.command
+        destination = frame.headers.get("destination")
+
+        def timed_out(result: object, timeout: float) -> Failure:
+            what = command if destination is None else f"{command} to {destination}"
+            error = ReceiptTimeout(
+                f"no RECEIPT for {what} within {timeout:g} s (receipt_timeout): the broker "
+                "may or may not have acted on it"
+            )
+            _log.warn("{error}", error=error)
+            return Failure(error)  # type: ignore[no-untyped-call]
+
+        return timed_out
 
     def send(
         self,
@@ -653,13 +875,23 @@ class StompClient(ClientFactory):
         @param transaction: the transaction to send it in.
         @return: a L{Deferred} firing with the C{RECEIPT} frame (or
             C{None} without a receipt).
-        @raise BadArgument: for arguments of the wrong type.
+        @raise BadArgument: for arguments of the wrong type, a text body
+            that cannot be encoded as UTF-8, or a C{receipt} header (the
+            client numbers receipts: pass C{receipt=True}).
         @raise UnrepresentableHeader: for a header that cannot be written.
         @raise ClientClosed: after L{disconnect}.
         """
         if not isinstance(destination, str) or not destination:
-            raise BadArgument(f"destination must be a non-empty str, not {destination!r}")
+            raise BadArgument(
+                f"destination must be a non-empty str, not {arguments.shown_value(destination)}"
+            )
+        if "\0" in destination or not destination.isascii():
+            arguments.check_header_text(destination, "destination")
+        if receipt is not True and receipt is not False:
+            arguments.check_bool(receipt, "receipt")
         frame_headers = _headers(headers)
+        if "receipt" in frame_headers:
+            arguments.refuse_receipt_header(frame_headers)
         frame_headers["destination"] = destination
         if transaction is not None:
             try:
@@ -728,8 +960,13 @@ class StompClient(ClientFactory):
             outbox.release(entry)
             entry.result.callback(result)
 
+        protocol = self._protocol
+
         def failed(failure: Failure) -> None:
-            if isinstance(failure.value, ConnectionLost) and not self._closed and not self._gave_up:
+            lost = failure.value
+            if isinstance(lost, ConnectionLost) and not self._closed and not self._gave_up:
+                if self._blame_for_loss(entry, protocol, lost):
+                    return
                 # Its connection died before the receipt came: send it
                 # again on the next one.
                 outbox.queue(entry)
@@ -738,6 +975,36 @@ class StompClient(ClientFactory):
             entry.result.errback(failure)
 
         written.addCallbacks(confirmed, failed)
+
+    def _blame_for_loss(
+        self, entry: OutboxEntry, protocol: StompProtocol, lost: ConnectionLost
+    ) -> bool:
+        # Receipts fail in the order they were asked for, so the first
+        # entry failed by a connection's loss is the oldest the broker had
+        # not confirmed: the likeliest cause when a broker ends the session
+        # over a message it will not take (an ERROR without receipt-id).
+        # Past the outbox policy's max_losses such losses in a row, it is
+        # failed and dropped, so one poison message cannot make every
+        # reconnection send it again for ever.  Returns whether it was.
+        assert self._outbox is not None
+        if self._blamed_connection is protocol:
+            return False
+        self._blamed_connection = protocol
+        entry.losses += 1
+        limit = self._outbox.policy.max_losses
+        if entry.losses < limit:
+            return False
+        self._outbox.release(entry)
+        cause = lost.error if lost.error is not None else lost
+        _log.warn(
+            "dropping a message to {destination} from the outbox: it was the oldest unconfirmed "
+            "one in {count} lost sessions in a row; last: {cause}",
+            destination=entry.frame.headers.get("destination"),
+            count=entry.losses,
+            cause=cause,
+        )
+        entry.result.errback(cause)
+        return True
 
     def send_frame(
         self,
@@ -748,12 +1015,21 @@ class StompClient(ClientFactory):
         receipt: bool = True,
     ) -> Deferred[Frame | None]:
         """
-        Send any frame.
+        Send a frame of any command a client may send mid-session
+        (C{SEND}, C{SUBSCRIBE}, C{ACK}, C{BEGIN}, ..., or a broker's own
+        extension), with the headers as given.
 
         @return: as for L{send}.
+        @raise BadArgument: for a command that is not an upper-case ASCII
+            word, one the broker sends (C{MESSAGE}, C{CONNECTED}, ...),
+            one the client writes itself (C{CONNECT}, C{STOMP}; and
+            C{DISCONNECT}: use L{disconnect}), a C{receipt} header (pass
+            C{receipt=True}), or arguments of the wrong type.
+        @raise UnrepresentableHeader: for a header that cannot be written.
         """
-        if not isinstance(command, str) or not command.isalpha() or not command.isupper():
-            raise BadArgument(f"command must be an upper-case STOMP command, not {command!r}")
+        arguments.check_sendable_command(command)
+        arguments.check_bool(receipt, "receipt")
+        arguments.refuse_receipt_header(headers)
         return self._send_checked(Frame(command, _headers(headers), _body_bytes(body)), receipt)
 
     def _send_checked(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
@@ -790,6 +1066,7 @@ class StompClient(ClientFactory):
         headers: HeaderValues | None = None,
         *,
         receipt: bool = True,
+        redelivery: RedeliveryPolicy | None = None,
     ) -> Deferred[Subscription]:
         """
         Subscribe to C{destination}.
@@ -800,33 +1077,66 @@ class StompClient(ClientFactory):
         @param headers: extra C{SUBSCRIBE} headers (C{prefetch-count},
             C{selector}, ...).  The client writes C{ack:auto} for C{ack=None}
             and C{ack:client-individual} otherwise, in every version; an
-            C{ack} header here replaces that (C{"client"} for STOMP's
-            cumulative mode, where acknowledging a message acknowledges the
-            earlier ones too).
+            C{ack} header here replaces that: C{"client"} (with C{"auto"}
+            or C{"manual"}) asks for STOMP's cumulative mode, which some
+            STOMP 1.0 servers need before they give messages an id to
+            acknowledge (stompserver), but where acknowledging a message
+            acknowledges every earlier one of the subscription too,
+            including one whose callback is still running or failed.
+        @param redelivery: under C{ack="auto"}, how to treat a message
+            whose callbacks failed (see L{RedeliveryPolicy}); the client's
+            C{redelivery} if C{None}.
         @return: a L{Deferred} firing with the L{Subscription} once the
             broker has confirmed it (or once written, without C{receipt}).
             While the client is still connecting, C{SUBSCRIBE} is written
             as soon as CONNECTED arrives, before L{when_connected} fires;
             if the connection attempt fails, so does the Deferred.
+        @raise BadArgument: for an C{ack} header that is not C{auto},
+            C{client} or C{client-individual}, or that does not go with
+            C{ack}, among others.
         """
         if not isinstance(destination, str) or not destination:
-            raise BadArgument(f"destination must be a non-empty str, not {destination!r}")
+            raise BadArgument(
+                f"destination must be a non-empty str, not {arguments.shown_value(destination)}"
+            )
         if callback is not None and not callable(callback):
-            raise BadArgument(f"callback must be callable, not {callback!r}")
+            raise BadArgument(f"callback must be callable, not {arguments.shown_value(callback)}")
+        arguments.refuse_receipt_header(headers, "subscribe headers")
+        if redelivery is None:
+            redelivery = self._redelivery
+        elif not isinstance(redelivery, RedeliveryPolicy):
+            raise BadArgument(f"redelivery must be a RedeliveryPolicy or None, not {redelivery!r}")
         subscription = Subscription(
             id=f"sub-{next(self._subscription_ids)}",
             destination=destination,
             ack=_ack_mode(ack),
             callback=callback,
             headers=_headers(headers, "subscribe headers"),
+            redelivery=redelivery,
         )
         wire_ack = subscription.headers.get("ack")
+        if wire_ack is not None and wire_ack not in _WIRE_ACK_MODES:
+            raise BadArgument(
+                f"an 'ack: {wire_ack}' header is none of STOMP's modes: "
+                f"{', '.join(_WIRE_ACK_MODES)}"
+            )
         if wire_ack is not None and (wire_ack == "auto") != (subscription.ack is None):
             raise BadArgument(
                 f"an 'ack: {wire_ack}' header does not go with ack={subscription.ack!r}: "
                 "the broker would wait for acknowledgements the client never sends, or "
                 "the other way round"
             )
+        # Refused now rather than when CONNECTED comes, where it could only
+        # be logged: representable in the session's version, or in every
+        # version offered while there is none yet.
+        session = self._session
+        versions = [session.version] if session is not None and session.version else None
+        arguments.check_representable(
+            "SUBSCRIBE",
+            {**subscription.headers, "destination": destination, "id": subscription.id},
+            versions or self._connect_headers["accept-version"].split(","),
+            "subscribe",
+        )
         if self._closed:
             raise ClientClosed("this client was disconnected; nothing can be sent")
         protocol = self._protocol
@@ -867,10 +1177,25 @@ class StompClient(ClientFactory):
         End a subscription (a L{Subscription} or its id).
         """
         sub_id = subscription.id if isinstance(subscription, Subscription) else subscription
-        if sub_id not in self._subscriptions:
-            raise BadArgument(f"no active subscription {sub_id!r}")
-        del self._subscriptions[sub_id]
-        return self._request(Frame("UNSUBSCRIBE", {"id": sub_id}), receipt)
+        ending = self._subscriptions.pop(sub_id, None) if isinstance(sub_id, str) else None
+        if ending is None:
+            raise BadArgument(f"no active subscription {arguments.shown_value(sub_id)}")
+        queued = self._queued_subscribes.pop(sub_id, None)
+        if queued is not None:
+            # Its SUBSCRIBE was still waiting for CONNECTED: it is never
+            # sent, and whoever waits on subscribe() learns so.
+            queued[0].errback(
+                NotConnected(f"{sub_id} was unsubscribed before its SUBSCRIBE could be sent")
+            )
+            return succeed(None)
+        headers = {"id": sub_id}
+        protocol = self._protocol
+        if protocol is not None and protocol.version == "1.0":
+            # STOMP 1.0 servers may end a subscription by destination only
+            # (stompserver ignores the id, coilmq refuses UNSUBSCRIBE
+            # without a destination).
+            headers["destination"] = ending.destination
+        return self._request(Frame("UNSUBSCRIBE", headers), receipt)
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -894,16 +1219,63 @@ class StompClient(ClientFactory):
 
     def _ack_key(self, protocol: StompProtocol, headers: Mapping[str, str]) -> str | None:
         if protocol.version == "1.2":
-            return headers.get("ack")
+            key = headers.get("ack")
+            # A 1.2 ACK takes the message-id as its id where the broker sent
+            # no ack header (coilmq); _settle_one names it message-id too.
+            return key if key is not None else headers.get("message-id")
         return headers.get("message-id")
+
+    def _delivery_key(
+        self, protocol: StompProtocol, subscription: Subscription, headers: Mapping[str, str]
+    ) -> str | None:
+        # The ack id of a message to acknowledge, or None if it has none or
+        # one that this version cannot write back (reported, once).
+        key = self._ack_key(protocol, headers)
+        version = protocol.version or "1.0"
+        if key is None:
+            needed = "an 'ack' or 'message-id' header" if version == "1.2" else "a 'message-id'"
+            problem = f"carries no ack id ({needed})"
+        else:
+            # (A plain loop: this runs for every message to acknowledge.)
+            for bad in _UNWRITABLE_IN_HEADERS[version]:
+                if bad in key:
+                    break
+            else:
+                return key
+            problem = f"has an ack id {key!r} that STOMP {version} cannot write back ({bad!r})"
+        self._report_unackable(subscription, version, problem)
+        return None
+
+    def _report_unackable(self, subscription: Subscription, version: str, problem: str) -> None:
+        if subscription._unackable_reported:
+            return
+        subscription._unackable_reported = True
+        hint = ""
+        if version == "1.0" and "no ack id" in problem and subscription.headers.get("ack") is None:
+            hint = (
+                "; some STOMP 1.0 servers give messages an id only under ack:client: "
+                "subscribe with headers={'ack': 'client'}"
+            )
+        message = (
+            f"subscription {subscription.id} to {subscription.destination}: a MESSAGE {problem}, "
+            f"so it cannot be acknowledged (the broker may deliver it again){hint}; "
+            "said once for this subscription"
+        )
+        _log.error("{report}", report=message)
+        self._observers.fire("io_error", self, message)
 
     def _message_received(self, protocol: StompProtocol, frame: Frame) -> None:
         subscription = self._subscription_for(frame)
         key = None
         if subscription is not None and subscription.ack is not None:
-            key = self._ack_key(protocol, frame.headers)
+            key = self._delivery_key(protocol, subscription, frame.headers)
             if key is not None:
                 self._unacked[key] = _Delivery(protocol, subscription, frame.headers)
+                if len(self._unacked) >= self._max_unacked:
+                    self._hold_for_unacked(protocol)
+                elif self._held_for_unacked:
+                    # A lost connection took its unacknowledged messages.
+                    self._unacked_went_down(protocol)
         results: list[object] = []
         self._dispatching += 1
         try:
@@ -924,17 +1296,17 @@ class StompClient(ClientFactory):
                 assert key is not None
                 outcomes = [(not isinstance(result, Failure), result) for result in results]
                 try:
-                    self._auto_settle(outcomes, key, protocol)
+                    self._auto_settle(outcomes, key, protocol, frame)
                 except Exception:
                     _log.failure("automatic ACK failed")
         else:
-            self._await_callbacks(protocol, results, key if auto else None)
+            self._await_callbacks(protocol, results, key if auto else None, frame)
         leaving, self._goodbye_pending = self._goodbye_pending, None
         if leaving is not None and not self._dispatching:
             self._say_goodbye(leaving)
 
     def _await_callbacks(
-        self, protocol: StompProtocol, results: list[object], key: str | None
+        self, protocol: StompProtocol, results: list[object], key: str | None, frame: Frame
     ) -> None:
         # Some callback returned a Deferred: the message is in flight (for
         # flow control) until all have fired, then, if key is given, it is
@@ -945,7 +1317,7 @@ class StompClient(ClientFactory):
         if running:
             self._message_started(protocol)
         if key is not None:
-            finished.addCallback(self._auto_settle, key, protocol)
+            finished.addCallback(self._auto_settle, key, protocol, frame)
         if running:
             finished.addBoth(self._message_done, protocol)
             if key is not None:
@@ -957,22 +1329,51 @@ class StompClient(ClientFactory):
         # still running, stop reading, so a slow consumer's memory stays
         # flat; the broker's prefetch holds the rest back.
         self._in_flight += 1
-        if self._in_flight >= self._max_in_flight and not protocol.paused:
+        if self._in_flight >= self._max_in_flight and not self._held_for_in_flight:
+            self._held_for_in_flight = True
             _log.info(
                 "{count} messages in flight: pausing reading until half are done",
                 count=self._in_flight,
             )
-            protocol.pauseProducing()
+        self._apply_read_holds(protocol)
 
     def _message_done(self, result: object, protocol: StompProtocol) -> object:
         self._in_flight -= 1
-        if (
-            protocol.paused
-            and self._in_flight <= self._max_in_flight // 2
-            and protocol.is_stomp_connected
-        ):
-            protocol.resumeProducing()
+        if self._held_for_in_flight and self._in_flight <= self._max_in_flight // 2:
+            self._held_for_in_flight = False
+            self._apply_read_holds(protocol)
         return result
+
+    def _hold_for_unacked(self, protocol: StompProtocol) -> None:
+        # Flow control for messages never acknowledged: each is remembered
+        # until it is, so past max_unacked reading stops.
+        if not self._held_for_unacked:
+            self._held_for_unacked = True
+            _log.warn(
+                "{count} messages await acknowledgement (max_unacked): pausing reading "
+                "until acknowledgements bring them down to {half}",
+                count=len(self._unacked),
+                half=self._max_unacked // 2,
+            )
+        self._apply_read_holds(protocol)
+
+    def _unacked_went_down(self, protocol: StompProtocol) -> None:
+        if self._held_for_unacked and len(self._unacked) <= self._max_unacked // 2:
+            self._held_for_unacked = False
+            _log.info(
+                "{count} messages await acknowledgement: reading again", count=len(self._unacked)
+            )
+            self._apply_read_holds(protocol)
+
+    def _apply_read_holds(self, protocol: StompProtocol) -> None:
+        if not protocol.is_stomp_connected or self._goodbye_sent:
+            # Nothing to read for; or the DISCONNECT receipt must be read.
+            return
+        held = self._held_for_in_flight or self._held_for_unacked
+        if held and not protocol.paused:
+            protocol.pauseProducing()
+        elif not held and protocol.paused:
+            protocol.resumeProducing()
 
     def _settled(self, result: object, settle: Deferred[None]) -> object:
         self._settling.discard(settle)
@@ -988,10 +1389,15 @@ class StompClient(ClientFactory):
             return failure
 
     def _auto_settle(
-        self, outcomes: list[tuple[bool, object]], key: str, protocol: StompProtocol
+        self,
+        outcomes: list[tuple[bool, object]],
+        key: str,
+        protocol: StompProtocol,
+        frame: Frame,
     ) -> None:
-        # ack="auto": acknowledge once every callback has succeeded, or
-        # NACK the message if any failed.
+        # ack="auto": acknowledge once every callback has succeeded; if any
+        # failed, refuse the message as its subscription's RedeliveryPolicy
+        # says.
         delivery = self._unacked.get(key)
         failures = [result for ok, result in outcomes if isinstance(result, Failure)]
         if failures:
@@ -1007,15 +1413,113 @@ class StompClient(ClientFactory):
             # A redelivery on a later connection settles itself; and
             # nothing may follow DISCONNECT.
             return
-        if failures and delivery.protocol.version == "1.0":
+        if failures:
+            self._delivery_failed(delivery, key, frame, failures[-1])
+            return
+        if len(self._deliveries) and frame.headers.get("redelivered") != "false":
+            # A message that failed before and now succeeded.
+            self._deliveries.succeeded(_destination(frame, delivery), frame.headers, frame.body)
+        self._settle_automatically("ACK", delivery, key)
+
+    def _settle_automatically(
+        self, command: str, delivery: _Delivery, key: str, extra: Mapping[str, str] | None = None
+    ) -> None:
+        settled = self._settle_one(
+            command, delivery, key, None, receipt=False, bounded=False, extra=extra
+        )
+        if not settled.called or isinstance(settled.result, Failure):
+            # (Usually it has fired already, with None: nothing to log.)
+            settled.addErrback(_automatic_settle_failed, command, key)
+
+    def _delivery_failed(
+        self, delivery: _Delivery, key: str, frame: Frame, failure: Failure
+    ) -> None:
+        # The poison-message rule: wait before each NACK, longer each time
+        # the same message fails, and give up on it after max_deliveries.
+        policy = delivery.subscription.redelivery
+        deliveries = self._deliveries.failed(
+            _destination(frame, delivery), frame.headers, frame.body
+        )
+        if policy.exhausted(deliveries):
+            self._give_up_on(delivery, key, frame, failure, deliveries)
+            return
+        protocol = delivery.protocol
+        if protocol.version == "1.0":
             # STOMP 1.0 has no NACK: the message stays unacknowledged and
             # the broker redelivers it on the next connection.
             return
-        command = "NACK" if failures else "ACK"
-        settled = self._settle_one(command, delivery, key, None, receipt=False, bounded=False)
-        if not settled.called or isinstance(settled.result, Failure):
-            # (Usually it has fired already, with None: nothing to log.)
-            settled.addErrback(_log_failure, f"automatic {command} failed")
+        delay = policy.delay(deliveries)
+        if delay <= 0 and not _nack_dead_letters(protocol):
+            self._settle_automatically("NACK", delivery, key)
+            return
+        # Until then the message counts as in flight, for flow control.
+        self._message_started(protocol)
+        timer = self._clock.callLater(delay, self._redeliver, key, protocol, frame)
+        self._delayed_settlements[key] = (protocol, timer)
+
+    def _redeliver(self, key: str, protocol: StompProtocol, frame: Frame) -> None:
+        self._delayed_settlements.pop(key, None)
+        self._message_done(None, protocol)
+        delivery = self._unacked.get(key)
+        if (
+            delivery is None
+            or delivery.protocol is not protocol
+            or not protocol.is_stomp_connected
+            or self._goodbye_sent
+        ):
+            # Its connection is gone (the broker redelivers it), or the
+            # client is leaving.
+            return
+        subscription = delivery.subscription
+        if (
+            _nack_dead_letters(protocol)
+            and self._subscriptions.get(subscription.id) is subscription
+        ):
+            # This broker's NACK is final (ActiveMQ moves the message to
+            # its dead-letter queue): deliver it again here instead, so
+            # that max_deliveries means the same on every broker.
+            del self._unacked[key]
+            headers = dict(frame.headers)
+            headers["redelivered"] = "true"
+            self._message_received(protocol, Frame._received("MESSAGE", headers, frame.body))
+            return
+        self._settle_automatically("NACK", delivery, key)
+
+    def _give_up_on(
+        self, delivery: _Delivery, key: str, frame: Frame, failure: Failure, deliveries: int
+    ) -> None:
+        policy = delivery.subscription.redelivery
+        destination = _destination(frame, delivery)
+        self._deliveries.forget(destination, frame.headers, frame.body)
+        if delivery.protocol.version == "1.0" or policy.on_exhausted == "ack":
+            command, extra, outcome = "ACK", None, "acknowledged (dropped)"
+        else:
+            # RabbitMQ requeues a NACKed message unless told not to; it then
+            # drops it, or dead-letters it where the queue has a
+            # dead-letter exchange.  ActiveMQ dead-letters every NACK.
+            command, extra, outcome = "NACK", {"requeue": "false"}, "rejected (NACK, requeue:false)"
+        _log.warn(
+            "poison message {message_id} on {destination}: delivered {deliveries} time(s), "
+            "its callbacks failed each time (last: {error}); {outcome}",
+            message_id=frame.headers.get("message-id", key),
+            destination=destination,
+            deliveries=deliveries,
+            error=failure.getErrorMessage(),
+            outcome=outcome,
+        )
+        self._settle_automatically(command, delivery, key, extra)
+        self._observers.fire("poison", self, frame.body, frame.headers, failure)
+
+    def _drop_delayed_settlements(self, lost: StompProtocol) -> None:
+        # The NACKs that waited for their delay on a lost connection are
+        # dropped; the broker redelivers the messages.
+        for key, (protocol, timer) in list(self._delayed_settlements.items()):
+            if protocol is not lost:
+                continue
+            del self._delayed_settlements[key]
+            if timer.active():
+                timer.cancel()
+            self._message_done(None, protocol)
 
     # --- acknowledgement ----------------------------------------------------
 
@@ -1097,17 +1601,24 @@ class StompClient(ClientFactory):
         receipt: bool,
         *,
         bounded: bool = True,
+        extra: Mapping[str, str] | None = None,
     ) -> Deferred[Frame | None]:
         protocol = delivery.protocol
         headers: dict[str, str]
         if protocol.version == "1.2":
             headers = {"id": key}
+            if "ack" not in delivery.headers:
+                # The message-id stands in for a missing ack header; the
+                # brokers that leave it out (coilmq) want it named as such.
+                headers["message-id"] = key
         elif protocol.version == "1.1":
             headers = {"message-id": key, "subscription": delivery.subscription.id}
         else:
             headers = {"message-id": key}
         if transaction is not None:
             headers["transaction"] = transaction
+        if extra:
+            headers.update(extra)
         # Written first: if it cannot be (SendBufferFull), the message
         # still awaits its acknowledgement.
         # (Every header is a str already: no need for Frame's checks.)
@@ -1116,6 +1627,15 @@ class StompClient(ClientFactory):
         if transaction is not None:
             self._settled_in.setdefault(transaction, {})[key] = delivery
         del self._unacked[key]
+        if self._delayed_settlements:
+            # Settled by the caller while its automatic NACK waited.
+            waiting = self._delayed_settlements.pop(key, None)
+            if waiting is not None:
+                if waiting[1].active():
+                    waiting[1].cancel()
+                self._message_done(None, protocol)
+        if self._held_for_unacked:
+            self._unacked_went_down(protocol)
         return written
 
     # --- transactions -------------------------------------------------------
@@ -1213,6 +1733,11 @@ class StompClient(ClientFactory):
         self._disconnected_waiters.append(closed)
         if leaving:
             return closed
+        # However the broker behaves (it may stop reading, or never send
+        # the RECEIPT), the connection is gone by the deadline.
+        timeout = self._disconnect_timeout
+        hard_stop = self._clock.callLater(timeout, self._abort_on_leaving, protocol)
+        closed.addBoth(_cancel_call, hard_stop)
         if not protocol.is_stomp_connected:
             protocol.close()
         elif self._dispatching:
@@ -1221,11 +1746,22 @@ class StompClient(ClientFactory):
             self._say_goodbye(protocol)
         return closed
 
+    def _abort_on_leaving(self, protocol: StompProtocol) -> None:
+        if protocol.transport is None or self._protocol is not protocol:
+            return
+        _log.warn(
+            "the connection to {broker} did not close within disconnect_timeout={timeout:g} s: "
+            "aborting it",
+            broker=self.broker,
+            timeout=self._disconnect_timeout,
+        )
+        protocol.close(flush_timeout=0)
+
     def _say_goodbye(self, protocol: StompProtocol) -> None:
         # Messages whose callbacks are still running get their automatic
-        # ACK (or NACK) first, within the same time bound, so that a
+        # ACK (or NACK) first, within half the time bound, so that a
         # graceful exit does not make the broker redeliver work already
-        # done.
+        # done; DISCONNECT's RECEIPT has the rest.
         deadline = self._clock.seconds() + self._disconnect_timeout
 
         def goodbye(result: object = None) -> None:
@@ -1245,7 +1781,7 @@ class StompClient(ClientFactory):
             sent.addTimeout(remaining, self._clock)
             sent.addBoth(lambda _: protocol.close())
 
-        timer = self._clock.callLater(self._disconnect_timeout, goodbye)
+        timer = self._clock.callLater(self._disconnect_timeout / 2, goodbye)
         if self._settling:
             DeferredList(list(self._settling)).addBoth(goodbye)
         else:
@@ -1292,48 +1828,47 @@ def connect(
     @param options: passed to L{StompClient} (C{reconnect},
         C{receipt_timeout}, ...); a C{reconnect} given here overrides a
         failover URI's options.
+    @raise BadArgument: for any argument of the wrong type or out of
+        range, checked here rather than on each connection attempt: an
+        unknown option (the message lists the valid ones), a C{port}
+        outside 0-65535 (C{0} and C{None} mean the default, as in
+        AnyEvent::STOMP) or given with a list of brokers, C{ack} or
+        C{subscribe_headers} without a C{destination}, a reactor without
+        C{IReactorTime} (and C{IReactorTCP} for a host name), and every
+        setting L{StompClient} checks.
+    @raise UnrepresentableHeader: for a C{CONNECT} header, login,
+        passcode or vhost that cannot be written (the message never
+        quotes the value), or for C{subscribe_headers} or a
+        C{destination} that some offered version cannot write.
     """
     if reactor is None:
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
+    _check_connect_options(options)
+    arguments.check_provides(reactor, "reactor", IReactorTime)
+    arguments.check_bool(ssl, "ssl")
     ack_mode = _ack_mode(ack)
     if tls is not None and not isinstance(tls, TLSOptions):
-        raise BadArgument(f"tls must be a TLSOptions, not {tls!r}")
+        raise BadArgument(f"tls must be a TLSOptions, not {type(tls).__name__}")
     if tls is not None:
         # TLS settings only make sense over TLS: asking for them asks for it.
         ssl = True
-    brokers: list[BrokerAddress | str]
-    if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
-        addresses, policy = parse_failover_uri(host)
-        brokers = list(addresses)
-        options.setdefault("reconnect", policy)
-    elif isinstance(host, str) and is_endpoint_description(host):
-        if tls is not None:
-            raise BadArgument(
-                "tls= does not apply to an endpoint description string: give the TLS "
-                "settings in the string (tls:host=...:trustRoots=...)"
-            )
-        brokers = [host]
-    elif isinstance(host, str):
-        if not host:
-            raise BadArgument("host must not be empty")
-        brokers = [
-            BrokerAddress(host, port if port is not None else (61612 if ssl else 61613), ssl)
-        ]
-    elif isinstance(host, Sequence) and host:
-        brokers = [_broker_address(item, ssl) for item in host]
-    else:
-        raise BadArgument(
-            f"host must be a host name, a list of (host, port) or a URI, not {host!r}"
-        )
+    brokers = _brokers(host, port, ssl, tls, options)
+    _check_reactor_reaches(reactor, brokers)
     reconnect = options.get("reconnect", DEFAULT_RECONNECT)
+    arguments.check_instance(reconnect, ReconnectPolicy, "reconnect", allow_none=True)
+    if "versions" in options:
+        # Read once here (it may be an iterator), and handed on as read.
+        options["versions"] = arguments.check_versions(options["versions"])
+    sub_headers = _subscription_headers(
+        destination, ack_mode, subscribe_headers, options.get("versions", VERSIONS)
+    )
     endpoint = broker_endpoint(
         reactor, brokers, tls=tls, randomize=bool(reconnect is not None and reconnect.randomize)
     )
     client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
     if destination is not None:
-        sub_headers = _headers(subscribe_headers, "subscribe_headers")
         subscribed = client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
 
         def never_connected(failure: Failure) -> Failure | None:
@@ -1348,15 +1883,119 @@ def connect(
     return client
 
 
+def _client_options() -> list[str]:
+    # StompClient's settings, as connect() passes them on: read from its
+    # signature, so that a new setting is accepted without a list to
+    # keep in step.
+    parameters = inspect.signature(StompClient.__init__).parameters.values()
+    passed_by_connect = {"reactor", "connect_headers"}
+    return sorted(
+        parameter.name
+        for parameter in parameters
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.name not in passed_by_connect
+    )
+
+
+def _check_connect_options(options: Mapping[str, object]) -> None:
+    valid = _client_options()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise BadArgument(
+            f"unknown option(s) {', '.join(map(repr, unknown))}; connect() takes host, port, "
+            "ssl, destination, ack, connect_headers, subscribe_headers, reactor, tls and "
+            f"these options of StompClient: {', '.join(valid)}"
+        )
+
+
+def _brokers(
+    host: object,
+    port: object,
+    ssl: bool,
+    tls: TLSOptions | None,
+    options: dict[str, Any],
+) -> list[BrokerAddress | str]:
+    # The brokers that host (and port) name; a failover URI's policy goes
+    # to options unless a reconnect was given.
+    if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
+        _refuse_port(port, "a URI, which gives its own ports")
+        addresses, policy = parse_failover_uri(host)
+        options.setdefault("reconnect", policy)
+        return list(addresses)
+    if isinstance(host, str) and is_endpoint_description(host):
+        _refuse_port(port, "an endpoint description string, which gives its own port")
+        if tls is not None:
+            raise BadArgument(
+                "tls= does not apply to an endpoint description string: give the TLS "
+                "settings in the string (tls:host=...:trustRoots=...)"
+            )
+        return [host]
+    if isinstance(host, str):
+        arguments.check_host(host)
+        return [BrokerAddress(host, arguments.check_port(port, ssl), ssl)]
+    if isinstance(host, Sequence) and host:
+        _refuse_port(port, "a list of brokers: give each broker's port in the list")
+        return [_broker_address(item, ssl) for item in host]
+    raise BadArgument(
+        f"host must be a host name, a list of (host, port) or a URI, not {type(host).__name__}"
+    )
+
+
+def _refuse_port(port: object, what: str) -> None:
+    if port is not None and not (port == 0 and isinstance(port, int)):
+        raise BadArgument(f"port applies to a single host name, not to {what}")
+
+
+def _check_reactor_reaches(reactor: object, brokers: Sequence[BrokerAddress | str]) -> None:
+    # The reactor must be able to make the connections the brokers need,
+    # or every attempt would fail the same way, for ever.
+    for broker in brokers:
+        if isinstance(broker, str) and broker.startswith("unix:"):
+            arguments.check_provides(reactor, "reactor", IReactorUNIX)
+        else:
+            arguments.check_provides(reactor, "reactor", IReactorTCP)
+
+
+def _subscription_headers(
+    destination: object,
+    ack_mode: AckMode,
+    headers: HeaderValues | None,
+    versions: Iterable[str],
+) -> dict[str, str]:
+    # The SUBSCRIBE of connect()'s destination is written once CONNECTED
+    # arrives, under whichever version the broker chose: it must be
+    # writable in every version offered, or it would be dropped then.
+    if destination is None:
+        if headers is not None:
+            raise BadArgument("subscribe_headers apply to the subscription to destination")
+        if ack_mode is not None:
+            raise BadArgument("ack applies to the subscription to destination")
+        return {}
+    if not isinstance(destination, str) or not destination:
+        raise BadArgument(
+            f"destination must be a non-empty str or None, not {type(destination).__name__}"
+        )
+    sub_headers = _headers(headers, "subscribe_headers")
+    arguments.refuse_receipt_header(sub_headers, "subscribe_headers")
+    trial = dict(sub_headers)
+    trial.setdefault("ack", "auto" if ack_mode is None else "client-individual")
+    trial["destination"] = destination
+    trial["id"] = "sub-1"
+    arguments.check_representable("SUBSCRIBE", trial, versions, "the subscription to destination")
+    return sub_headers
+
+
 def _broker_address(item: object, ssl: bool) -> BrokerAddress:
     if isinstance(item, BrokerAddress):
+        arguments.check_host(item.host, "a BrokerAddress's host")
+        arguments.check_int(item.port, "a BrokerAddress's port", minimum=1, maximum=65535)
+        arguments.check_bool(item.ssl, "a BrokerAddress's ssl")
         return item
-    if (
-        isinstance(item, tuple)
-        and len(item) == 2
-        and isinstance(item[0], str)
-        and item[0]
-        and isinstance(item[1], int)
-    ):
-        return BrokerAddress(item[0], item[1], ssl)
-    raise BadArgument(f"a broker is a (host, port) pair or a BrokerAddress, not {item!r}")
+    if isinstance(item, tuple) and len(item) == 2:
+        host, port = item
+        arguments.check_host(host, "a broker's host")
+        # (A port of 0 means the default, as for connect()'s port.)
+        return BrokerAddress(host, arguments.check_port(port, ssl, "a broker's port"), ssl)
+    raise BadArgument(
+        f"a broker is a (host, port) pair or a BrokerAddress, not {type(item).__name__}"
+    )

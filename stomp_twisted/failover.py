@@ -5,6 +5,7 @@ URIs, and the back-off between attempts.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ class ReconnectPolicy:
     @ivar refused_delay: the shortest wait after the broker refused
         CONNECT (bad credentials, say), so that a refusal is never retried
         in a tight loop.
+    @ivar stable_after: how long, in seconds, a session must last after
+        CONNECTED before the client counts it as working.  A session lost
+        sooner (a broker that closes, or sends ERROR, right after
+        CONNECTED or after a SUBSCRIBE it refuses) counts as a failed
+        attempt: the back-off keeps growing and C{max_attempts} counts
+        it, so a broker that ends every session at once is never hammered.
     """
 
     initial_delay: float = 0.1
@@ -71,8 +78,30 @@ class ReconnectPolicy:
     max_attempts: int | None = None
     randomize: bool = False
     refused_delay: float = 5.0
+    stable_after: float = 10.0
 
     def __post_init__(self) -> None:
+        for name in (
+            "initial_delay",
+            "max_delay",
+            "multiplier",
+            "jitter",
+            "refused_delay",
+            "stable_after",
+        ):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise BadArgument(f"{name} must be a finite number, not {value!r}")
+        if self.max_attempts is not None and (
+            isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
+        ):
+            raise BadArgument(f"max_attempts must be an int or None, not {self.max_attempts!r}")
+        if self.refused_delay < 0 or self.stable_after < 0:
+            raise BadArgument("refused_delay and stable_after cannot be negative")
         if self.initial_delay < 0 or self.max_delay < 0:
             raise BadArgument("reconnect delays cannot be negative")
         if self.multiplier < 1:

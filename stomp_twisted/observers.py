@@ -5,15 +5,55 @@ callback able to stop the others.
 
 from __future__ import annotations
 
+import difflib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-__all__ = ["CallbackHandle", "Observers"]
+from .errors import BadArgument
+from .frame import SERVER_COMMANDS
+
+__all__ = ["CLIENT_EVENTS", "CallbackHandle", "Observers", "check_event"]
+
+#: The events a L{StompClient<stomp_twisted.client.StompClient>} fires:
+#: each frame command a broker sends, C{"frame"} (every frame), and the
+#: connection's and messages' events.
+CLIENT_EVENTS: Final = frozenset(
+    SERVER_COMMANDS
+    | {
+        "frame",
+        "prepare",
+        "connect",
+        "connect_error",
+        "io_error",
+        "disconnect",
+        "heartbeat",
+        "poison",
+    }
+)
+
+
+def check_event(event: object, known: Iterable[str]) -> str:
+    """
+    Check that C{event} is one of C{known}, so that a misspelt name is
+    refused rather than registered and never fired.
+
+    @return: C{event}.
+    @raise BadArgument: if it is not a str, or not known; the message
+        lists the known events and the closest match.
+    """
+    if not isinstance(event, str):
+        raise BadArgument(f"event must be a str, not {type(event).__name__}")
+    names = sorted(known)
+    if event in names:
+        return event
+    close = difflib.get_close_matches(event, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise BadArgument(f"unknown event {event!r}{hint}; known events: {', '.join(names)}")
 
 
 @dataclass(frozen=True, order=True)
@@ -34,11 +74,19 @@ class CallbackHandle:
 class Observers:
     """
     Callbacks registered by event name.
+
+    @ivar events: the events callbacks may be registered for, or C{None}
+        for any name.
     """
 
     _log = Logger()
 
-    def __init__(self) -> None:
+    def __init__(self, events: Iterable[str] | None = None) -> None:
+        """
+        @param events: the events that exist; registering for another
+            raises L{BadArgument}.  C{None} (the default) accepts any name.
+        """
+        self.events: frozenset[str] | None = None if events is None else frozenset(events)
         self._by_event: dict[str, list[CallbackHandle]] = {}
         self._serials = itertools.count()
 
@@ -49,13 +97,18 @@ class Observers:
         Call C{callback} whenever C{event} fires, after every callback of a
         lower C{priority} and every earlier one of the same priority.
 
-        @raise TypeError: if C{callback} is not callable or C{event} not a
-            string.
+        @raise BadArgument: (a L{TypeError}) if C{callback} is not
+            callable, C{event} not a string or not one of L{events}, or
+            C{priority} not an int.
         """
-        if not isinstance(event, str):
-            raise TypeError(f"event must be a str, not {type(event).__name__}")
+        if self.events is not None:
+            check_event(event, self.events)
+        elif not isinstance(event, str):
+            raise BadArgument(f"event must be a str, not {type(event).__name__}")
         if not callable(callback):
-            raise TypeError(f"callback must be callable, not {callback!r}")
+            raise BadArgument(f"callback must be callable, not {type(callback).__name__}")
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise BadArgument(f"priority must be an int, not {type(priority).__name__}")
         handle = CallbackHandle(priority, next(self._serials), event, callback)
         handles = self._by_event.setdefault(event, [])
         handles.append(handle)
@@ -66,7 +119,14 @@ class Observers:
         """
         Stop calling the callback that C{handle} registered.  Unregistering
         twice does nothing.
+
+        @raise BadArgument: if C{handle} is not a L{CallbackHandle}.
         """
+        if not isinstance(handle, CallbackHandle):
+            raise BadArgument(
+                "a callback is removed with the CallbackHandle its registration returned, "
+                f"not a {type(handle).__name__}"
+            )
         handles = self._by_event.get(handle.event, [])
         # By identity: handles compare equal by (priority, serial) only, and
         # every registry numbers from 0, so a handle from another registry

@@ -31,13 +31,22 @@ class OutboxPolicy:
 
     @ivar max_messages: how many.
     @ivar max_bytes: how many body bytes.
+    @ivar max_losses: how many lost sessions in a row a message may be
+        blamed for (it was the oldest one the broker had not confirmed when
+        the session ended) before it is failed, with the broker's error,
+        and dropped from the outbox.
     """
 
     max_messages: int = 10_000
     max_bytes: int = 64 * 1024 * 1024
+    max_losses: int = 5
 
     def __post_init__(self) -> None:
-        if self.max_messages < 1 or self.max_bytes < 1:
+        for name in ("max_messages", "max_bytes", "max_losses"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise BadArgument(f"{name} must be an int, not {value!r}")
+        if self.max_messages < 1 or self.max_bytes < 1 or self.max_losses < 1:
             raise BadArgument("outbox bounds must be positive")
 
 
@@ -50,12 +59,14 @@ class OutboxEntry:
     @ivar receipt: whether the caller asked for a receipt.
     @ivar result: what the caller waits on.
     @ivar attempts: how many times it has been written.
+    @ivar losses: how many lost sessions in a row it was blamed for.
     """
 
     frame: Frame
     receipt: bool
     result: Deferred[Frame | None] = field(default_factory=Deferred)
     attempts: int = 0
+    losses: int = 0
 
 
 class Outbox:

@@ -34,7 +34,8 @@ class Reconnector:
     L{lost} when an established connection ends.  It decides when to try
     again, where, and when to give up.
 
-    @ivar failures: consecutive failed attempts since the last CONNECTED.
+    @ivar failures: consecutive failed attempts, sessions shorter than the
+        policy's C{stable_after} included.
     @ivar last_error: what went wrong last, for messages.
     """
 
@@ -75,6 +76,8 @@ class Reconnector:
         self._retry: IDelayedCall | None = None
         self._running = False
         self._refused = False
+        self._stable_timer: IDelayedCall | None = None
+        self._session_began = 0.0
         self.failures = 0
         self.last_error = ""
 
@@ -101,6 +104,7 @@ class Reconnector:
         connection is the client's to close.
         """
         self._running = False
+        self._cancel_stable_timer()
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
@@ -139,26 +143,60 @@ class Reconnector:
 
     def connected(self) -> None:
         """
-        CONNECTED arrived: the next loss starts counting afresh.
+        CONNECTED arrived.  The count of failures starts afresh only once
+        the session has lasted the policy's C{stable_after}: a session
+        lost sooner counts as one more failed attempt (see L{lost}).
         """
-        self.failures = 0
         self._refused = False
+        self._cancel_stable_timer()
+        self._session_began = self._clock.seconds()
+        stable_after = self._policy.stable_after if self._policy is not None else 0.0
+        if stable_after > 0:
+            self._stable_timer = self._clock.callLater(stable_after, self._became_stable)
+        else:
+            self._became_stable()
+
+    def _became_stable(self) -> None:
+        self._stable_timer = None
+        self.failures = 0
         self.last_error = ""
+
+    def _cancel_stable_timer(self) -> None:
+        timer, self._stable_timer = self._stable_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def lost(self, message: str) -> None:
         """
         An established connection ended: try again, at the next broker.
+        A session shorter than C{stable_after} counts as a failed attempt,
+        so the wait grows and C{max_attempts} applies.
         """
+        unstable = self._stable_timer is not None
+        self._cancel_stable_timer()
         self.last_error = message
-        if self._running:
-            self._endpoint.advance()
-            self._schedule(1)
+        if not self._running:
+            return
+        if unstable:
+            lasted = self._clock.seconds() - self._session_began
+            assert self._policy is not None
+            self._failed(
+                f"session ended {lasted:.2f} s after CONNECTED (less than stable_after="
+                f"{self._policy.stable_after:g} s, so it counts as a failed attempt): {message}",
+                report=False,
+            )
+            return
+        self._endpoint.advance()
+        self._schedule(1)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, *, report: bool = True) -> None:
+        # report=False for a session that ended too soon: the client has
+        # fired "disconnect" for it already, not an attempt's connect_error.
         self.failures += 1
         self.last_error = message
         self._log.warn("{reason}", reason=message)
-        self._attempt_failed(message)
+        if report:
+            self._attempt_failed(message)
         if not self._running:
             return
         self._endpoint.advance()

@@ -59,7 +59,11 @@ ACK_MODES = ("none", "auto", "manual")
 EXIT_FAILURE = 1
 
 #: SUBSCRIBE headers the client writes itself.
-_RESERVED_SUBSCRIBE_HEADERS = ("destination", "id", "ack")
+_RESERVED_SUBSCRIBE_HEADERS = ("destination", "id")
+#: The SUBSCRIBE ack modes --subscribe-header may ask for, with --ack auto
+#: or manual: some STOMP 1.0 servers (stompserver) give messages an id to
+#: acknowledge only under ack:client.
+_SUBSCRIBE_ACK_MODES = ("client", "client-individual")
 #: The prefetch headers of RabbitMQ and ActiveMQ (each ignores the other's).
 _PREFETCH_HEADERS = ("prefetch-count", "activemq.prefetchSize")
 
@@ -265,12 +269,19 @@ class Options(usage.Options):
     def opt_subscribe_header(self, header: str) -> None:
         """
         NAME=VALUE: an extra SUBSCRIBE header for every destination, such as selector=...
-        (repeatable).
+        (repeatable).  ack=client asks for cumulative acknowledgements, which some STOMP 1.0
+        servers need before they give messages an id to acknowledge.
         """
         name, value = _key_value(header, "--subscribe-header")
         if name in _RESERVED_SUBSCRIBE_HEADERS:
             raise usage.UsageError(
                 f"--subscribe-header cannot set {name!r}: use --destination and --ack"
+            )
+        if name == "ack" and value not in _SUBSCRIBE_ACK_MODES:
+            raise usage.UsageError(
+                f"--subscribe-header ack={value} is not allowed: ack= takes "
+                f"{' or '.join(_SUBSCRIBE_ACK_MODES)} (with --ack auto or manual); "
+                "otherwise use --ack"
             )
         self["subscribe-headers"][name] = value
 
@@ -279,6 +290,11 @@ class Options(usage.Options):
             raise usage.UsageError("give at least one --destination")
         if self["ack"] not in ACK_MODES:
             raise usage.UsageError(f"--ack must be one of {', '.join(ACK_MODES)}")
+        if self["ack"] == "none" and "ack" in self["subscribe-headers"]:
+            raise usage.UsageError(
+                "--subscribe-header ack=... makes the broker wait for acknowledgements, "
+                "which --ack none never sends: use --ack auto or manual"
+            )
         if self["format"] not in FORMATS:
             raise usage.UsageError(f"--format must be one of {', '.join(FORMATS)}")
         # usage.Options does not coerce the defaults.
@@ -471,7 +487,7 @@ class Options(usage.Options):
         else:
             arguments["host"] = self["host"]
             arguments["port"] = self["port"]
-            arguments["ssl"] = self["ssl"]
+            arguments["ssl"] = bool(self["ssl"])
             arguments["tls"] = self["tls"]
         arguments.update(self["reconnect"])
         return arguments

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import CancelledError, Deferred, TimeoutError, fail
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.error import ConnectionLost as TCPConnectionLost
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 import stomp_twisted
 from stomp_twisted import endpoints
-from stomp_twisted.client import StompClient, Subscription, Transaction
+from stomp_twisted.client import DEFAULT_RECEIPT_TIMEOUT, StompClient, Subscription, Transaction
 from stomp_twisted.errors import (
     AckError,
     BadArgument,
@@ -24,10 +25,13 @@ from stomp_twisted.errors import (
     ClientClosed,
     ConnectionLost,
     NotConnected,
+    ReceiptTimeout,
     TransactionAborted,
     UnrepresentableHeader,
 )
+from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.frame import Frame
+from stomp_twisted.redelivery import DEFAULT_REDELIVERY
 
 from .fakes import FakeConnection, FakeEndpoint
 
@@ -279,24 +283,54 @@ class NegotiationTests(ClientTestCase):
 
     def test_event_order(self) -> None:
         """
-        C{prepare} fires before the endpoint is asked to connect,
-        C{connect} once the transport is up, then C{frame} and
-        C{CONNECTED} for the broker's answer, with its body and headers.
+        As in AnyEvent::STOMP: C{prepare} fires with the connection's
+        protocol (its handle) before anything is written on it, C{connect}
+        once CONNECT is written, with the protocol, the broker's host and
+        port and a C{retry} callable; then C{CONNECTED} and C{frame} for
+        the broker's answer, with its body and headers.
         """
         client = self.make_client()
         recorder = Recorder()
-        attempts: list[int] = []
-        client.reg_cb("prepare", lambda c: attempts.append(self.endpoint.attempts))
+        written: list[bytes] = []
+        client.reg_cb(
+            "prepare",
+            lambda c, protocol: written.append(
+                b"" if protocol.transport is None else protocol.transport.value()
+            ),
+        )
         for event in ("prepare", "connect", "frame", "CONNECTED"):
             client.reg_cb(event, recorder(event))
         client.start()
-        self.assertEqual(attempts, [0])
+        self.assertEqual(written, [b""])
         self.assertEqual(recorder.names(), ["prepare", "connect"])
+        protocol = self.endpoint.last.protocol
+        [(prepared,)] = recorder.args("prepare")
+        self.assertIs(prepared, protocol)
+        [(connected, host, port, retry)] = recorder.args("connect")
+        self.assertIs(connected, protocol)
+        self.assertEqual((host, port), ("127.0.0.1", 61613))
+        self.assertTrue(callable(retry))
         self.endpoint.last.connected("1.2", session="s-1")
-        self.assertEqual(recorder.names(), ["prepare", "connect", "frame", "CONNECTED"])
+        self.assertEqual(recorder.names(), ["prepare", "connect", "CONNECTED", "frame"])
         headers = {"session": "s-1", "version": "1.2"}
         self.assertEqual(recorder.args("frame"), [("CONNECTED", b"", headers)])
         self.assertEqual(recorder.args("CONNECTED"), [(b"", headers)])
+
+    def test_connect_retry_moves_on(self) -> None:
+        """
+        The C{retry} that C{connect} passes drops the connection and makes
+        the next attempt, as a failed one.
+        """
+        client = self.make_client(reconnect=ReconnectPolicy(jitter=0))
+        retries: list[Any] = []
+        client.reg_cb("connect", lambda c, protocol, host, port, retry: retries.append(retry))
+        client.start()
+        first = self.endpoint.last
+        retries[0]()
+        self.assertTrue(first.closed_by_client)
+        first.lose()
+        self.clock.advance(10)
+        self.assertEqual(self.endpoint.attempts, 2)
 
 
 class ConnectErrorTests(ClientTestCase):
@@ -361,11 +395,13 @@ class ConnectErrorTests(ClientTestCase):
             recorder.args("ERROR"),
             [(b"Login failed", {"message": "Access refused", "content-length": "12"})],
         )
+        # Whoever waited learns of the refusal at once, before the broker
+        # closes the socket (RabbitMQ waits seconds), with its reason.
+        failure = self.failureResultOf(waiting, BrokerError)
+        self.assertIn("Access refused", str(failure.value))
         conn.lose()
         [(message,)] = recorder.args("connect_error")
         self.assertIn("Access refused", str(message))
-        failure = self.failureResultOf(waiting, NotConnected)
-        self.assertIn("Access refused", str(failure.value))
         self.failureResultOf(client.when_connected(), NotConnected)
         self.assertEqual(recorder.names(), ["ERROR", "connect_error", "disconnect"])
         self.assertEqual(conn.sent(), [])
@@ -663,15 +699,32 @@ class SendTests(ClientTestCase):
         self.assertFalse(client.is_connected)
         self.assertIsNone(client.version)
 
-    def test_clean_close_no_io_error(self) -> None:
+    def test_broker_close_is_io_error(self) -> None:
         """
-        A connection closed cleanly by the broker fires C{disconnect} but
-        not C{io_error}.
+        A connection the broker closes, cleanly but unasked (no ERROR, no
+        DISCONNECT), is an C{io_error} that says so, then a
+        C{disconnect}.
         """
         client, conn = self.connect_client()
         recorder = Recorder()
         client.reg_cb("io_error", recorder("io_error"))
         client.reg_cb("disconnect", recorder("disconnect"))
+        conn.lose(ConnectionDone())
+        self.assertEqual(recorder.names(), ["io_error", "disconnect"])
+        [(why,)] = recorder.args("io_error")
+        self.assertEqual(why, "the broker closed the connection")
+
+    def test_own_close_no_io_error(self) -> None:
+        """
+        A connection closed by L{disconnect} fires C{disconnect} but not
+        C{io_error}.
+        """
+        client, conn = self.connect_client()
+        recorder = Recorder()
+        client.reg_cb("io_error", recorder("io_error"))
+        client.reg_cb("disconnect", recorder("disconnect"))
+        client.disconnect()
+        conn.receipt("r-1")
         conn.lose(ConnectionDone())
         self.assertEqual(recorder.names(), ["disconnect"])
 
@@ -692,15 +745,16 @@ class SendTests(ClientTestCase):
     def test_receipt_timeout(self) -> None:
         """
         With C{receipt_timeout}, a request whose receipt has not come in
-        time fails with L{TimeoutError} on the clock, forgets its receipt,
-        and a late RECEIPT does no harm.
+        time fails with L{ReceiptTimeout} on the clock, forgets its
+        receipt, and a late RECEIPT does no harm.
         """
         client, conn = self.connect_client(receipt_timeout=5)
         sending = client.send(b"x", "/q")
         self.clock.advance(4.9)
         self.assertNoResult(sending)
         self.clock.advance(0.1)
-        self.failureResultOf(sending, TimeoutError)
+        failure = self.failureResultOf(sending, ReceiptTimeout)
+        self.assertIn("SEND to /q", str(failure.value))
         self.assertEqual(conn.protocol.pending_receipts, 0)
         conn.receipt("r-1")
         self.assertTrue(client.is_connected)
@@ -717,11 +771,23 @@ class SendTests(ClientTestCase):
         self.assertEqual(self.successResultOf(sending).command, "RECEIPT")
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_default_receipt_timeout(self) -> None:
+        """
+        By default a receipt is awaited for L{DEFAULT_RECEIPT_TIMEOUT}
+        seconds: a broker that never answers does not hang the caller.
+        """
+        client, _ = self.connect_client()
+        sending = client.send(b"x", "/q")
+        self.clock.advance(DEFAULT_RECEIPT_TIMEOUT - 0.1)
+        self.assertNoResult(sending)
+        self.clock.advance(0.1)
+        self.failureResultOf(sending, ReceiptTimeout)
+
     def test_no_timeout_without_receipt_timeout(self) -> None:
         """
-        Without C{receipt_timeout} a request waits as long as it takes.
+        With C{receipt_timeout=None} a request waits as long as it takes.
         """
-        client, conn = self.connect_client()
+        client, conn = self.connect_client(receipt_timeout=None)
         sending = client.send(b"x", "/q")
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.clock.advance(3600)
@@ -882,7 +948,7 @@ class SubscribeTests(ClientTestCase):
     def test_message_to_callback_then_observers(self) -> None:
         """
         A MESSAGE goes to its subscription's callback, then to the
-        C{frame} and C{MESSAGE} observers; another subscription's callback
+        C{MESSAGE} and C{frame} observers; another subscription's callback
         does not see it.
         """
         client, conn = self.connect_client()
@@ -898,8 +964,8 @@ class SubscribeTests(ClientTestCase):
             recorder.calls,
             [
                 ("b", (b"payload", headers)),
-                ("frame", ("MESSAGE", b"payload", headers)),
                 ("MESSAGE", (b"payload", headers)),
+                ("frame", ("MESSAGE", b"payload", headers)),
             ],
         )
         self.assertEqual(conn.sent(), [])
@@ -933,6 +999,22 @@ class SubscribeTests(ClientTestCase):
         conn.receive("MESSAGE", message_headers(1), b"x")
         self.assertEqual(recorder.names(), ["MESSAGE"])
         self.assertEqual(len(self.flushLoggedErrors(Boom)), 1)
+        self.assertEqual(conn.sent(), [])
+
+    def test_unsubscribe_before_connected(self) -> None:
+        """
+        A subscription ended while its SUBSCRIBE still waits for CONNECTED
+        is never sent, and its C{subscribe()} Deferred fails with
+        L{NotConnected} rather than waiting for ever.
+        """
+        client = self.make_client()
+        client.start()
+        conn = self.endpoint.last
+        conn.sent()
+        subscribing = client.subscribe("/queue/a")
+        self.successResultOf(client.unsubscribe("sub-1"))
+        self.failureResultOf(subscribing, NotConnected)
+        conn.connected("1.2")
         self.assertEqual(conn.sent(), [])
 
     def test_unsubscribe(self) -> None:
@@ -1068,8 +1150,8 @@ class AutoAckTests(ClientTestCase):
     def test_nack_when_callback_raises(self) -> None:
         """
         A callback that raises makes the client NACK the message (1.1 and
-        1.2), with the same headers an ACK would have; the error is
-        logged.
+        1.2), with the same headers an ACK would have, after the default
+        redelivery policy's first delay; the error is logged.
         """
         expected = {"1.2": {"id": "a-1"}, "1.1": {"message-id": "m-1", "subscription": "sub-1"}}
         for version, headers in expected.items():
@@ -1080,6 +1162,8 @@ class AutoAckTests(ClientTestCase):
 
             self.subscribed(client, conn, callback, ack="auto")
             conn.receive("MESSAGE", message_headers(1, version), b"x")
+            self.assertEqual(conn.sent(), [], version)
+            self.clock.advance(DEFAULT_REDELIVERY.initial_delay)
             self.assertEqual(conn.sent(), [Frame("NACK", headers)], version)
             self.assertTrue(self.flushLoggedErrors(Boom))
 
@@ -1094,6 +1178,7 @@ class AutoAckTests(ClientTestCase):
         conn.receive("MESSAGE", message_headers(1), b"x")
         self.assertEqual(conn.sent(), [])
         waiting.errback(Boom())
+        self.clock.advance(DEFAULT_REDELIVERY.initial_delay)
         self.assertEqual(conn.sent(), [Frame("NACK", {"id": "a-1"})])
         self.assertTrue(self.flushLoggedErrors(Boom))
 
@@ -1109,6 +1194,7 @@ class AutoAckTests(ClientTestCase):
 
         client.reg_cb("MESSAGE", observer)
         conn.receive("MESSAGE", message_headers(1), b"x")
+        self.clock.advance(DEFAULT_REDELIVERY.initial_delay)
         self.assertEqual(conn.sent(), [Frame("NACK", {"id": "a-1"})])
         self.assertTrue(self.flushLoggedErrors(Boom))
 
@@ -1174,16 +1260,17 @@ class AutoAckTests(ClientTestCase):
 
     def test_no_ack_after_disconnect_timeout(self) -> None:
         """
-        A callback that is still running when C{disconnect_timeout} runs
-        out does not hold DISCONNECT back any longer, and once DISCONNECT
-        is written no ACK may follow it.
+        A callback that is still running when half of C{disconnect_timeout}
+        has passed does not hold DISCONNECT back any longer (its RECEIPT
+        has the other half), and once DISCONNECT is written no ACK may
+        follow it.
         """
         client, conn = self.connect_client(disconnect_timeout=5)
         waiting: Deferred[None] = Deferred()
         self.subscribed(client, conn, lambda *args: waiting, ack="auto")
         conn.receive("MESSAGE", message_headers(1), b"x")
         client.disconnect()
-        self.clock.advance(4.9)
+        self.clock.advance(2.4)
         self.assertEqual(conn.sent(), [])
         self.clock.advance(0.1)
         self.assertEqual(conn.sent_one().command, "DISCONNECT")
@@ -1737,7 +1824,8 @@ class ObserverTests(ClientTestCase):
     def test_frame_event(self) -> None:
         """
         The C{frame} event gets every received frame as C{(command, body,
-        headers)}, before the event named after the command.
+        headers)}, after the event named after the command (as
+        AnyEvent::STOMP).
         """
         client, conn = self.connect_client()
         recorder = Recorder()
@@ -1748,8 +1836,8 @@ class ObserverTests(ClientTestCase):
         self.assertEqual(
             recorder.calls,
             [
-                ("frame", ("RECEIPT", b"", {"receipt-id": "r-1"})),
                 ("RECEIPT", (b"", {"receipt-id": "r-1"})),
+                ("frame", ("RECEIPT", b"", {"receipt-id": "r-1"})),
                 ("frame", ("MESSAGE", b"m", {"destination": "/q", "content-length": "1"})),
             ],
         )
@@ -1784,6 +1872,8 @@ class ConnectFunctionTests(ClientTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        # connect() needs a reactor that can make TCP connections.
+        self.clock = MemoryReactorClock()
         self.endpoint_calls: list[tuple[object, str, int, bool]] = []
 
         def client_endpoint(

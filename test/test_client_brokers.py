@@ -28,7 +28,6 @@ from stomp_twisted import (
     ClientClosed,
     ConnectionLost,
     Frame,
-    NotConnected,
     StompClient,
 )
 from stomp_twisted.errors import TransactionAborted
@@ -490,7 +489,7 @@ class ClientBrokerMixin(_Base):
         """
         RabbitMQ refuses a wrong passcode with ERROR and then keeps the
         socket open for about 10 s; the client closes it itself, so that
-        when_connected() fails with NotConnected (quoting the broker) well
+        when_connected() fails with the BrokerError at once, well
         before that, and the ERROR observer sees the broker's message
         header.  ActiveMQ checks no credentials and simply connects.
         """
@@ -505,14 +504,21 @@ class ClientBrokerMixin(_Base):
         errors = Inbox()
         client.reg_cb("ERROR", errors)
         failed_attempts: list[str] = []
-        client.reg_cb("connect_error", lambda client, message: failed_attempts.append(message))
+        attempt_failed: Deferred[None] = Deferred()
+
+        def connect_error(client: StompClient, message: str) -> None:
+            failed_attempts.append(message)
+            if not attempt_failed.called:
+                attempt_failed.callback(None)
+
+        client.reg_cb("connect_error", connect_error)
         started = reactor.seconds()
         connected = client.when_connected().addTimeout(TIMEOUT, reactor)
         if not self.checks_credentials:
             yield connected
             self.assertEqual(errors.messages, [])
             return
-        failure = yield self.assertFailure(connected, NotConnected)
+        failure = yield self.assertFailure(connected, BrokerError)
         self.assertLess(reactor.seconds() - started, 5.0)
         self.assertEqual(len(errors.messages), 1)
         message = errors.messages[0][1]["message"]
@@ -521,6 +527,8 @@ class ClientBrokerMixin(_Base):
         # The body's first line ("Access refused for user 'guest'") too.
         detail = errors.messages[0][0].decode("utf-8").strip().splitlines()[0]
         self.assertIn(detail, str(failure))
+        # The client closes the connection itself, and that attempt is over.
+        yield attempt_failed.addTimeout(TIMEOUT, reactor)
         self.assertEqual(len(failed_attempts), 1)
         self.assertFalse(client.is_connected)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from stomp_twisted.client import StompClient
-from stomp_twisted.errors import AckError, TransactionAborted
+from stomp_twisted.errors import AckError, ReceiptTimeout, TransactionAborted
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.outbox import OutboxPolicy
+from stomp_twisted.redelivery import DEFAULT_REDELIVERY
 from stomp_twisted.testing import MemoryBroker, connect_client
 
 QUEUE = "/queue/work"
@@ -145,6 +146,9 @@ class AutoAckTests(DoubleTestCase):
         self.broker.flush()
         worker.jobs[0][2].errback(Boom())
         self.broker.flush()
+        self.assertEqual(worker.bodies, [b"x"])
+        # The NACK waits for the redelivery policy's first delay.
+        self.broker.advance(DEFAULT_REDELIVERY.initial_delay)
         self.assertEqual(worker.bodies, [b"x", b"x"])
         self.assertEqual(worker.jobs[1][1]["redelivered"], "true")
         worker.jobs[1][2].callback(None)
@@ -294,7 +298,7 @@ class ReceiptTests(DoubleTestCase):
     def test_receipt_timeout(self) -> None:
         """
         With C{receipt_timeout}, a receipt that does not come in time
-        fails the send with L{TimeoutError}; the message was sent all the
+        fails the send with L{ReceiptTimeout}; the message was sent all the
         same.
         """
         client = self.client(receipt_timeout=5.0)
@@ -303,7 +307,7 @@ class ReceiptTests(DoubleTestCase):
         self.broker.advance(4.9)
         self.assertNoResult(sent)
         self.broker.advance(0.1)
-        self.failureResultOf(sent, TimeoutError)
+        self.failureResultOf(sent, ReceiptTimeout)
         self.assertEqual([m.body for m in self.broker.sent()], [b"x"])
 
     def test_abort_ends_the_wait(self) -> None:

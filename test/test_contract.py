@@ -34,7 +34,7 @@ from twisted.internet.interfaces import (
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from stomp_twisted import BrokerError, ConnectionLost, NotConnected, StompClient
+from stomp_twisted import BrokerError, ConnectionLost, StompClient
 from stomp_twisted.errors import TransactionAborted
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.protocol import StompProtocol
@@ -674,7 +674,7 @@ class ContractMixin(_Base):
             yield connected
             self.assertEqual(errors.messages, [])
             return
-        failure = yield self.assertFailure(connected, NotConnected)
+        failure = yield self.assertFailure(connected, BrokerError)
         self.assertEqual(len(errors.messages), 1)
         self.assertIn(errors.messages[0][1]["message"], str(failure))
         self.assertFalse(client.is_connected)

@@ -85,7 +85,7 @@ class ExampleTests(TestCase):
         lines = yield self.run_ok("connecting")
         self.assertEqual(lines[0], "offered 1.0,1.1: the broker chose STOMP 1.1")
         self.assertEqual(lines[1], "offered 1.0,1.1,1.2: the broker chose STOMP 1.2")
-        self.assertTrue(lines[2].startswith("refused: broker refused CONNECT"), lines)
+        self.assertTrue(lines[2].startswith("refused: broker sent ERROR: "), lines)
         self.assertEqual(
             lines[3:], ["connect_error"] * 3 + ["gave up: gave up after 3 failed attempts"]
         )
@@ -188,22 +188,24 @@ class ExampleTests(TestCase):
             lines,
             [
                 "client: prepare",
-                "client: connect",
+                "client: connect to 127.0.0.1:61613",
                 "when_connected fired: STOMP 1.2",
-                "frame CONNECTED",
                 "CONNECTED, priority -1",
                 "CONNECTED, priority 0",
+                "frame CONNECTED",
                 "subscription callback hello",
-                "frame MESSAGE",
                 "MESSAGE hello",
-                "client: disconnect: Connection was closed cleanly.",
-                "refused: prepare",
+                "frame MESSAGE",
+                "client: disconnect: closed by disconnect()",
                 "refused: connect_error",
                 "refused: when_connected failed with NotConnected",
             ],
         )
         self.assertTrue(lines[-1].startswith("refused: disconnect: could not connect"), lines)
         self.assertIn(b"RuntimeError: a broken observer", err)
+        # A connection that never came up fires no "prepare": there was no
+        # protocol to hand over.
+        self.assertNotIn("refused: prepare", lines)
 
     @inlineCallbacks
     def test_errors(self) -> Any:
@@ -245,3 +247,81 @@ class ExampleTests(TestCase):
         self.assertIn(f"MESSAGE {text}", lines)
         self.assertEqual(lines[0], "frame CONNECTED")
         self.assertIn("frame MESSAGE", lines)
+
+
+class FailureExampleTests(TestCase):
+    """
+    C{docs/examples/failures.py} runs brokers of its own on loopback: no
+    real broker needed.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def test_failures(self) -> Any:
+        """
+        The refused CONNECT fails C{when_connected()} at once, a missing
+        receipt times out, short sessions back off and give up after
+        C{max_attempts}, and a deaf broker cannot hold up C{disconnect()}.
+        """
+        env = dict(os.environ, PYTHONPATH=TOP)
+        out, err, status = yield getProcessOutputAndValue(
+            sys.executable, ["docs/examples/failures.py"], env=env, path=TOP, reactor=reactor
+        )
+        self.assertEqual(status, 0, err.decode())
+        lines = out.decode().splitlines()
+        self.assertEqual(len(lines), 6, lines)
+        self.assertEqual(
+            lines[:2],
+            [
+                "refused: when_connected failed at once: Virtual host '/' not served",
+                "no receipts: ReceiptTimeout",
+            ],
+        )
+        gaps = []
+        for line, reason in zip(
+            lines[2:5],
+            ["the broker closed the connection"] * 2 + ["gave up after 3 failed attempts"],
+            strict=True,
+        ):
+            prefix, _, rest = line.partition(" s: ")
+            self.assertEqual(rest, reason)
+            gaps.append(float(prefix.rsplit(" ", 1)[1]))
+        # The waits between sessions grow: 0.2 s, then 0.4 s.
+        self.assertGreaterEqual(gaps[1], 0.2)
+        self.assertGreaterEqual(gaps[2], 0.4)
+        self.assertIn(lines[5], ["deaf broker: disconnect() ended within 2 s"])
+
+
+class PoisonExampleTests(TestCase):
+    """
+    C{docs/examples/poison.py}, run against the local RabbitMQ as
+    L{ExampleTests} run theirs.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        require(RABBITMQ)
+
+    @inlineCallbacks
+    def test_poison(self) -> Any:
+        """
+        The always-failing order is delivered C{max_deliveries} (3) times,
+        then rejected and reported by the C{"poison"} event; the good
+        orders are handled once each.
+        """
+        env = dict(os.environ, PYTHONPATH=TOP)
+        out, err, status = yield getProcessOutputAndValue(
+            sys.executable, ["docs/examples/poison.py"], env=env, path=TOP, reactor=reactor
+        )
+        self.assertEqual(status, 0, err.decode())
+        self.assertEqual(
+            out.decode().splitlines(),
+            [
+                "poison: order 2 (order 2 is malformed)",
+                "handled: ['order 1', 'order 3']",
+                "deliveries: {'order 1': 1, 'order 2': 3, 'order 3': 1}",
+            ],
+        )
+        self.assertEqual(err.count(b"ValueError: order 2 is malformed"), 3)

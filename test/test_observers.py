@@ -11,7 +11,9 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import provider
 
-from stomp_twisted.observers import CallbackHandle, Observers
+from stomp_twisted.errors import BadArgument, StompError
+from stomp_twisted.frame import SERVER_COMMANDS
+from stomp_twisted.observers import CLIENT_EVENTS, CallbackHandle, Observers, check_event
 
 
 class Recorder:
@@ -308,3 +310,78 @@ class RegistrationTests(SynchronousTestCase):
         with self.assertRaises(TypeError):
             observers.register(b"e", lambda: None)  # type: ignore[arg-type]
         self.assertFalse(observers.has(b"e"))  # type: ignore[arg-type]
+
+    def test_bad_arguments_are_bad_argument(self) -> None:
+        """
+        What register() and unregister() refuse raises L{BadArgument}, a
+        L{StompError} that is still a L{TypeError}.
+        """
+        observers = Observers()
+        for call in (
+            lambda: observers.register("e", "not callable"),  # type: ignore[arg-type]
+            lambda: observers.register(1, print),  # type: ignore[arg-type]
+            lambda: observers.register("e", print, priority="1"),  # type: ignore[arg-type]
+            lambda: observers.register("e", print, priority=True),
+            lambda: observers.unregister("handle"),  # type: ignore[arg-type]
+        ):
+            error = self.assertRaises(BadArgument, call)
+            self.assertIsInstance(error, TypeError)
+            self.assertIsInstance(error, StompError)
+        self.assertFalse(observers.has("e"))
+
+
+class EventSetTests(SynchronousTestCase):
+    """
+    An L{Observers} made with an explicit set of events refuses others.
+    """
+
+    def test_any_event_by_default(self) -> None:
+        """
+        Without C{events}, any name is accepted.
+        """
+        observers = Observers()
+        self.assertIsNone(observers.events)
+        observers.register("anything", lambda: "ok")
+        self.assertEqual(observers.fire("anything"), ["ok"])
+
+    def test_unknown_event_refused(self) -> None:
+        """
+        With C{events}, an unknown name raises L{BadArgument} listing the
+        known ones and the closest, and registers nothing.
+        """
+        observers = Observers(events=["MESSAGE", "RECEIPT"])
+        error = self.assertRaises(BadArgument, observers.register, "MESAGE", print)
+        self.assertIn("did you mean 'MESSAGE'", str(error))
+        self.assertIn("known events: MESSAGE, RECEIPT", str(error))
+        self.assertFalse(observers.has("MESAGE"))
+        observers.register("RECEIPT", lambda: "ok")
+        self.assertEqual(observers.fire("RECEIPT"), ["ok"])
+
+    def test_no_close_match(self) -> None:
+        """
+        A name close to none says so without a guess.
+        """
+        error = self.assertRaises(BadArgument, check_event, "zzz", CLIENT_EVENTS)
+        self.assertNotIn("did you mean", str(error))
+
+    def test_client_events(self) -> None:
+        """
+        L{CLIENT_EVENTS} holds every server frame command and the
+        client's connection and message events.
+        """
+        self.assertEqual(
+            CLIENT_EVENTS,
+            SERVER_COMMANDS
+            | {
+                "frame",
+                "prepare",
+                "connect",
+                "connect_error",
+                "io_error",
+                "disconnect",
+                "heartbeat",
+                "poison",
+            },
+        )
+        for event in CLIENT_EVENTS:
+            self.assertEqual(check_event(event, CLIENT_EVENTS), event)

@@ -12,12 +12,14 @@ from typing import Any
 from twisted.internet.error import ConnectionLost as TCPConnectionLost
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 import stomp_twisted
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import AckError, BadArgument, ConnectionLost, NotConnected
 from stomp_twisted.failover import (
+    DEFAULT_RECONNECT,
     BrokerAddress,
     FailoverEndpoint,
     ReconnectPolicy,
@@ -169,18 +171,18 @@ class ReconnectLoopTests(SynchronousTestCase):
     def test_backoff_between_failures(self) -> None:
         """
         Failed attempts are retried after the policy's growing delays,
-        each reported as C{connect_error}; each attempt fires C{prepare}.
+        each reported as C{connect_error}.
         """
         self.endpoint.refuse = ConnectionRefusedError()
         client = self.client()
-        events = Recorder(client, "prepare", "connect_error")
+        events = Recorder(client, "connect_error")
         self.assertEqual(self.endpoint.attempts, 1)
         for delay, attempts in ((1.0, 2), (2.0, 3), (4.0, 4), (8.0, 5), (8.0, 6)):
             self.clock.advance(delay - 0.01)
             self.assertEqual(self.endpoint.attempts, attempts - 1)
             self.clock.advance(0.01)
             self.assertEqual(self.endpoint.attempts, attempts)
-        self.assertEqual(events.names(), ["prepare", "connect_error"] * 5)
+        self.assertEqual(events.names(), ["connect_error"] * 5)
 
     def test_gives_up_after_max_attempts(self) -> None:
         """
@@ -216,6 +218,7 @@ class ReconnectLoopTests(SynchronousTestCase):
         self.endpoint.refuse = None
         self.clock.advance(1.0)
         self.endpoint.last.connected("1.2")
+        self.clock.advance(policy.stable_after)
         self.endpoint.last.lose(TCPConnectionLost())
         self.endpoint.refuse = ConnectionRefusedError()
         self.clock.advance(1.0)  # the attempt after the loss fails: failure 1 again
@@ -223,6 +226,51 @@ class ReconnectLoopTests(SynchronousTestCase):
         self.assertNoResult(waiting)
         self.clock.advance(2.0)  # failure 2: gives up
         self.failureResultOf(waiting, NotConnected)
+
+    def test_short_session_counts_as_failure(self) -> None:
+        """
+        A session lost before C{stable_after} counts as a failed attempt:
+        the waits keep growing and C{max_attempts} counts it, so a broker
+        that ends every session at once is not hammered for ever.
+        """
+        policy = ReconnectPolicy(initial_delay=1.0, jitter=0.0, max_attempts=3, stable_after=5)
+        client = self.client(reconnect=policy)
+        events = Recorder(client, "disconnect", "connect_error")
+        for delay in (1.0, 2.0):
+            self.endpoint.last.connected("1.2")
+            self.clock.advance(4.9)
+            self.endpoint.last.lose(TCPConnectionLost())
+            attempts = self.endpoint.attempts
+            self.clock.advance(delay - 0.01)
+            self.assertEqual(self.endpoint.attempts, attempts)
+            self.clock.advance(0.01)
+            self.assertEqual(self.endpoint.attempts, attempts + 1)
+        self.endpoint.last.connected("1.2")
+        self.endpoint.last.lose(TCPConnectionLost())
+        self.clock.advance(1000)
+        self.assertEqual(self.endpoint.attempts, 3)
+        self.assertEqual(events.names(), ["disconnect"] * 3)
+        [why] = events.seen[-1][1]
+        self.assertIn("gave up after 3 failed attempts", why)
+        self.assertIn("stable_after=5", why)
+        self.failureResultOf(client.when_connected(), NotConnected)
+
+    def test_stable_session_resets_the_count(self) -> None:
+        """
+        A session that lasts C{stable_after} counts as working: after its
+        loss the wait is C{initial_delay} again.
+        """
+        policy = ReconnectPolicy(initial_delay=1.0, jitter=0.0, stable_after=5)
+        client = self.client(reconnect=policy)
+        self.endpoint.last.connected("1.2")
+        self.endpoint.last.lose(TCPConnectionLost())  # short: failure 1
+        self.clock.advance(1.0)
+        self.endpoint.last.connected("1.2")
+        self.clock.advance(5.0)
+        self.endpoint.last.lose(TCPConnectionLost())
+        self.clock.advance(1.0)
+        self.assertEqual(self.endpoint.attempts, 3)
+        self.assertTrue(client._reconnector.running)
 
     def test_reconnects_and_resubscribes(self) -> None:
         """
@@ -386,6 +434,7 @@ class ReconnectLoopTests(SynchronousTestCase):
         self.assertEqual(client.broker, "up")
         up.last.connected("1.2")
         self.assertTrue(client.is_connected)
+        self.clock.advance(DEFAULT_RECONNECT.stable_after)
         up.last.lose()
         self.clock.advance(1.0)
         self.assertEqual((down.attempts, up.attempts), (2, 1))
@@ -421,7 +470,9 @@ class ConnectBrokersTests(SynchronousTestCase):
         """
         A list of C{(host, port)} pairs becomes a failover list, in order.
         """
-        client = stomp_twisted.connect([("127.0.0.1", 1), ("127.0.0.1", 2)], reactor=Clock())
+        client = stomp_twisted.connect(
+            [("127.0.0.1", 1), ("127.0.0.1", 2)], reactor=MemoryReactorClock()
+        )
         self.assertIn("tcp://127.0.0.1:1, tcp://127.0.0.1:2", repr(self.endpoint_of(client)))
 
     def test_failover_uri(self) -> None:
@@ -430,7 +481,7 @@ class ConnectBrokersTests(SynchronousTestCase):
         """
         client = stomp_twisted.connect(
             "failover:(tcp://127.0.0.1:1,tcp://127.0.0.1:2)?randomize=false&maxReconnectAttempts=2",
-            reactor=Clock(),
+            reactor=MemoryReactorClock(),
         )
         self.assertIn("tcp://127.0.0.1:1, tcp://127.0.0.1:2", repr(self.endpoint_of(client)))
         # As in ActiveMQ, maxReconnectAttempts counts retries.
@@ -446,7 +497,7 @@ class ConnectBrokersTests(SynchronousTestCase):
             stomp_twisted.connect,
             "tcp:127.0.0.1:1",
             tls=stomp_twisted.TLSOptions(),
-            reactor=Clock(),
+            reactor=MemoryReactorClock(),
         )
 
     def test_bad_brokers(self) -> None:
@@ -454,4 +505,6 @@ class ConnectBrokersTests(SynchronousTestCase):
         Anything else raises L{BadArgument} at the call.
         """
         for host in ([], [("h",)], [("h", "61613")], 42, ""):
-            self.assertRaises(BadArgument, stomp_twisted.connect, host, reactor=Clock())
+            self.assertRaises(
+                BadArgument, stomp_twisted.connect, host, reactor=MemoryReactorClock()
+            )

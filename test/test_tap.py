@@ -174,6 +174,8 @@ class OptionsTests(SynchronousTestCase):
             ["-d", QUEUE, "--header", "no-equals-sign"],
             ["-d", QUEUE, "--header", "=value"],
             ["-d", QUEUE, "--subscribe-header", "ack=auto"],
+            ["-d", QUEUE, "--subscribe-header", "ack=Client"],
+            ["-d", QUEUE, "--ack", "none", "--subscribe-header", "ack=client"],
             ["-d", QUEUE, "--subscribe-header", "destination=/queue/b"],
             ["-d", QUEUE, "--endpoint", "tcp:host=h:port=1", "--host", "h"],
             ["-d", QUEUE, "--endpoint", "tcp:host=h:port=1", "--ssl"],
@@ -338,6 +340,18 @@ class OptionsTests(SynchronousTestCase):
             self.assertIn(f"--{name}", manual, f"docs/stomp-listen.rst does not describe --{name}")
         for parameter in options.optParameters:
             self.assertTrue(parameter[3], parameter[0])
+
+    def test_subscribe_header_ack_client(self) -> None:
+        """
+        C{--subscribe-header ack=client} (or C{client-individual}) is
+        accepted with C{--ack auto} or C{manual} and replaces the
+        listener's own C{ack} header: some STOMP 1.0 servers give messages
+        an id to acknowledge only under C{ack:client}.
+        """
+        for mode in ("client", "client-individual"):
+            for ack in ("auto", "manual"):
+                options = parse("-d", QUEUE, "--ack", ack, "--subscribe-header", f"ack={mode}")
+                self.assertEqual(options.subscribe_headers()["ack"], mode)
 
 
 class LogApartTests(SynchronousTestCase):
@@ -701,6 +715,21 @@ class ServiceTests(SynchronousTestCase):
             "MESSAGE", {"destination": QUEUE, "message-id": "m-9"}, b"old", version="1.0"
         )
         self.assertEqual(connection.sent_one(), Frame("ACK", {"message-id": "m-9"}))
+
+    def test_stomp_10_ack_client(self) -> None:
+        """
+        C{--subscribe-header ack=client} reaches the SUBSCRIBE, as a
+        STOMP 1.0 server that assigns message ids only under C{ack:client}
+        (stompserver) needs, and each message is acknowledged once written.
+        """
+        self.start("-d", QUEUE, "--subscribe-header", "ack=client")
+        connection = self.connected(version="1.0")
+        self.assertEqual(connection.sent_one().headers["ack"], "client")
+        connection.receive(
+            "MESSAGE", {"destination": QUEUE, "message-id": "m-1"}, b"one", version="1.0"
+        )
+        self.assertEqual(self.output.data, b"one\n")
+        self.assertEqual(connection.sent_one(), Frame("ACK", {"message-id": "m-1"}))
 
     def test_broken_output(self) -> None:
         """

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from twisted.internet import defer, reactor
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.error import ConnectionLost as TCPConnectionLost
@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from stomp_twisted.client import StompClient
-from stomp_twisted.errors import ConnectionLost
+from stomp_twisted.errors import ConnectionLost, ReceiptTimeout
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.frame import (
     HEARTBEAT,
@@ -38,6 +38,7 @@ from stomp_twisted.frame import (
     FrameDecoder,
     serialize_frame,
 )
+from stomp_twisted.redelivery import RedeliveryPolicy
 from stomp_twisted.testing import (
     LIKE_ACTIVEMQ,
     LIKE_RABBITMQ,
@@ -661,7 +662,7 @@ class FaultTests(BrokerTestCase):
         self.broker.delay_receipts()
         late = client.send(b"3", "/queue/a")
         self.broker.advance(5.0)
-        self.failureResultOf(late, defer.TimeoutError)
+        self.failureResultOf(late, ReceiptTimeout)
 
     def test_delayed_disconnect_receipt(self) -> None:
         """
@@ -727,10 +728,11 @@ class RunUntilTests(SynchronousTestCase):
     def test_endless_redelivery(self) -> None:
         """
         A consumer that fails every message, on a broker that requeues,
+        with a redelivery policy that refuses at once and never gives up,
         makes L{MemoryBroker.flush} raise instead of hanging.
         """
         broker = MemoryBroker()
-        client = connect_client(broker)
+        client = connect_client(broker, redelivery=RedeliveryPolicy(0, max_deliveries=None))
 
         def fail(client: StompClient, body: bytes, headers: dict[str, str]) -> None:
             raise RuntimeError("always")

@@ -38,7 +38,8 @@ async def refused_login(reactor):
     )
     try:
         await client.when_connected()
-    except stomp_twisted.NotConnected as error:
+    except stomp_twisted.BrokerError as error:
+        # At the broker's first refusal, with its reason.
         print(f"refused: {error}")
     else:
         raise SystemExit("connected with a wrong passcode")

@@ -19,16 +19,22 @@ TIMEOUT = 10
 
 
 def observe_connection(client, name):
-    client.reg_cb("prepare", lambda client: print(f"{name}: prepare"))
-    client.reg_cb("connect", lambda client: print(f"{name}: connect"))
+    # As in AnyEvent::STOMP: "prepare" gets the new connection's protocol
+    # (its handle) before anything is written; "connect" gets it once
+    # CONNECT is written, with the broker's address and a retry callable.
+    client.reg_cb("prepare", lambda client, protocol: print(f"{name}: prepare"))
+    client.reg_cb(
+        "connect",
+        lambda client, protocol, host, port, retry: print(f"{name}: connect to {host}:{port}"),
+    )
     client.reg_cb("connect_error", lambda client, message: print(f"{name}: connect_error"))
     client.reg_cb("io_error", lambda client, message: print(f"{name}: io_error {message}"))
     client.reg_cb("disconnect", lambda client, reason: print(f"{name}: disconnect: {reason}"))
 
 
 async def run(reactor):
-    # connect() would start connecting at once; a StompClient made by hand
-    # starts when told, so that even the first "prepare" is observed.
+    # A StompClient made by hand starts when told: every observer is in
+    # place before the first attempt.
     client = stomp_twisted.StompClient(
         client_endpoint(reactor, "127.0.0.1", 61613),
         reactor=reactor,

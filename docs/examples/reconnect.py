@@ -80,7 +80,7 @@ async def reconnecting(reactor, proxy, port):
 
     # From now on, show the events of the next connection.
     for event in ("prepare", "connect"):
-        client.reg_cb(event, lambda client, event=event: print(f"event: {event}"))
+        client.reg_cb(event, lambda client, *args, event=event: print(f"event: {event}"))
     client.reg_cb("io_error", lambda client, message: print(f"event: io_error: {message}"))
 
     def on_disconnect(client, reason):

@@ -38,7 +38,8 @@ class OrderConsumerTests(SynchronousTestCase):
     def test_failed_store_is_retried(self):
         self.broker.publish("/queue/orders", json.dumps({"id": 8}))
         self.broker.flush()
-        self.work[0][1].errback(OSError("disk full"))  # the client sends NACK
-        self.broker.flush()
+        self.work[0][1].errback(OSError("disk full"))
+        # The client sends NACK after its redelivery policy's delay.
+        self.broker.advance(1)
         self.assertEqual([order for order, _ in self.work], [{"id": 8}] * 2)
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
