@@ -41,6 +41,17 @@ BROKERS = (RABBITMQ, ACTIVEMQ)
 COILMQ = Broker("coilmq", 61633)
 #: Debian's stompserver 0.9.9, STOMP 1.0 only, likewise not in L{BROKERS}.
 STOMPSERVER = Broker("stompserver", 61643)
+#: The three nodes of the RabbitMQ cluster of the cluster tests
+#: (test.test_cluster), as C{scripts/brokers cluster start} runs them; each
+#: serves STOMP, and quorum queues.
+RABBITMQ_CLUSTER = (
+    Broker("rabbit1", 61651, "guest", "guest"),
+    Broker("rabbit2", 61652, "guest", "guest"),
+    Broker("rabbit3", 61653, "guest", "guest"),
+)
+#: The ActiveMQ shared-store master/slave pair of the same script: only the
+#: master listens (L{require_any}).
+ACTIVEMQ_PAIR = (Broker("amq1", 61661), Broker("amq2", 61662))
 
 
 def require(broker: Broker) -> None:
@@ -58,6 +69,26 @@ def require(broker: Broker) -> None:
         if os.environ.get("CI"):
             raise AssertionError(f"broker tests must run in CI: {reason}") from error
         raise SkipTest(reason) from error
+
+
+def require_any(brokers: tuple[Broker, ...]) -> None:
+    """
+    Like L{require}, for a group of which one listening broker is enough
+    (a master/slave pair, whose slave does not listen).
+    """
+    errors = []
+    for broker in brokers:
+        try:
+            socket.create_connection((broker.host, broker.port), timeout=2).close()
+            return
+        except OSError as error:
+            errors.append(f"{broker.name} on {broker.host}:{broker.port}: {error}")
+    reason = (
+        f"none is listening: {'; '.join(errors)}; start them with scripts/brokers cluster start"
+    )
+    if os.environ.get("CI"):
+        raise AssertionError(f"broker tests must run in CI: {reason}")
+    raise SkipTest(reason)
 
 
 def unique_queue(stem: str) -> str:
