@@ -29,6 +29,11 @@ from .failover import BrokerAddress, ReconnectPolicy
 from .frame import Frame, FrameLimits
 from .outbox import OutboxPolicy
 from .redelivery import DEFAULT_REDELIVERY, RedeliveryPolicy
+from .service import StompService
+
+#: This release's version, and the only place it is written: setup.cfg
+#: reads it from here (C{attr:}), so a checkout, an sdist and a wheel agree.
+__version__ = "0.1.0.dev0"
 
 __all__ = [
     "DEFAULT_REDELIVERY",
@@ -54,6 +59,7 @@ __all__ = [
     "SendBufferFull",
     "StompClient",
     "StompError",
+    "StompService",
     "Subscription",
     "TLSError",
     "TLSOptions",

@@ -12,6 +12,7 @@ import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any, Literal
 
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, fail, succeed
@@ -28,7 +29,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from . import arguments
-from .endpoints import TLSOptions, broker_endpoint, is_endpoint_description
+from .endpoints import (
+    DEFAULT_CONNECT_TIMEOUT,
+    TimeoutEndpoint,
+    TLSOptions,
+    broker_endpoint,
+    is_endpoint_description,
+)
 from .errors import (
     AckError,
     BadArgument,
@@ -64,6 +71,7 @@ from .outbox import Outbox, OutboxEntry, OutboxPolicy
 from .protocol import DEFAULT_SEND_BUFFER, StompProtocol
 from .reconnect import Reconnector
 from .redelivery import DEFAULT_REDELIVERY, DeliveryCounter, RedeliveryPolicy
+from .stats import ClientStats, Counters
 
 __all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
 
@@ -166,6 +174,10 @@ def _callback_outcome(result: object) -> Deferred[object]:
     # What a MESSAGE callback returned, as a Deferred.  A callback that
     # raised was logged when it was called; one whose Deferred fails is
     # logged here, once, and the failure passed on.
+    if isinstance(result, CoroutineType):
+        # An async def callback: run as Twisted runs coroutines (awaiting
+        # Deferreds; asyncio code wraps its futures, see the asyncio guide).
+        result = Deferred.fromCoroutine(result)
     if isinstance(result, Deferred):
         return result.addErrback(_log_and_pass, "MESSAGE callback failed")
     if isinstance(result, Failure):
@@ -302,7 +314,7 @@ class StompClient(ClientFactory):
         login: str | None = None,
         passcode: str | None = None,
         reconnect: ReconnectPolicy | None = DEFAULT_RECONNECT,
-        connect_timeout: float = 30.0,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         receipt_timeout: float | None = DEFAULT_RECEIPT_TIMEOUT,
         disconnect_timeout: float = 10.0,
         limits: FrameLimits | None = None,
@@ -416,15 +428,7 @@ class StompClient(ClientFactory):
             max_in_flight=max_in_flight,
             max_send_buffer=max_send_buffer,
         )
-        offered = list(versions)
-        for version in offered:
-            if version not in VERSIONS:
-                raise BadArgument(f"unknown STOMP version {version!r}; expected some of {VERSIONS}")
-        if not offered:
-            raise BadArgument("versions must offer at least one STOMP version")
-        if reconnect is not None and not isinstance(reconnect, ReconnectPolicy):
-            raise BadArgument(f"reconnect must be a ReconnectPolicy or None, not {reconnect!r}")
-        headers = {"accept-version": ",".join(offered), "host": vhost}
+        headers = {"accept-version": ",".join(versions), "host": vhost}
         headers["heart-beat"] = format_heartbeat(heartbeat)
         if login is not None:
             headers["login"] = login
@@ -499,6 +503,10 @@ class StompClient(ClientFactory):
         self._deliveries = DeliveryCounter()
         # ack="auto" messages whose NACK waits for their redelivery delay.
         self._delayed_settlements: dict[str, tuple[StompProtocol, IDelayedCall]] = {}
+        self._counters = Counters()
+        # drain() or disconnect() began: no new message reaches a callback.
+        self._leaving = False
+        self._left_undispatched = 0
         # The connection whose loss has already been blamed on its oldest
         # unconfirmed outbox message (_blame_for_loss).
         self._blamed_connection: StompProtocol | None = None
@@ -534,6 +542,7 @@ class StompClient(ClientFactory):
 
     def _before_attempt(self, broker: str) -> None:
         self.broker = broker
+        _log.info("connecting to {broker}", broker=broker)
 
     def _attempt_failed(self, message: str) -> None:
         self._observers.fire("connect_error", self, message)
@@ -547,12 +556,7 @@ class StompClient(ClientFactory):
     def _fail_connected_waiters(self, error: Exception) -> None:
         if self._outbox is not None:
             self._outbox.fail_queued(error)
-        early, self._before_connected = self._before_connected, []
-        for _, _, waiting in early:
-            waiting.errback(error)
-        waiters, self._connected_waiters = self._connected_waiters, []
-        for waiter in waiters:
-            waiter.errback(error)
+        self._fail_first_connection_waiters(error)
         queued, self._queued_subscribes = self._queued_subscribes, {}
         for sub_id, (subscribed, _) in queued.items():
             self._subscriptions.pop(sub_id, None)
@@ -601,6 +605,36 @@ class StompClient(ClientFactory):
         it may use: C{False} from the moment L{disconnect} is called.
         """
         return not self._closed and self.version is not None
+
+    @property
+    def stats(self) -> ClientStats:
+        """
+        The client's counters (messages received, acknowledged, refused,
+        redelivered; sends and receipts pending; reconnections; bytes in
+        and out; messages in flight), for a health check.  Counting is
+        always on and costs an addition per message or frame; each read of
+        this property builds a new snapshot.
+        """
+        counters = self._counters
+        protocol = self._protocol
+        session = self._session
+        return ClientStats(
+            messages_received=counters.messages_received,
+            redelivered=counters.redelivered,
+            acknowledged=counters.acknowledged,
+            nacked=counters.nacked,
+            sent=counters.sent,
+            receipts=counters.receipts,
+            receipts_pending=protocol.pending_receipts if protocol is not None else 0,
+            outbox_queued=self._outbox.queued if self._outbox is not None else 0,
+            unacknowledged=len(self._unacked),
+            in_flight=self._in_flight,
+            connections=counters.connections,
+            reconnects=max(0, counters.connections - 1),
+            connected=session is not None and not self._closed,
+            bytes_in=counters.bytes_in + (protocol.bytes_received if protocol else 0),
+            bytes_out=counters.bytes_out + (protocol.bytes_written if protocol else 0),
+        )
 
     def when_connected(self) -> Deferred[StompClient]:
         """
@@ -656,12 +690,25 @@ class StompClient(ClientFactory):
     def stomp_connected(self, protocol: StompProtocol, frame: Frame) -> None:
         self._stop_handshake_timer(protocol)
         self._reconnector.connected()
+        self._counters.connections += 1
+        heartbeat = protocol.heartbeat
+        _log.info(
+            "connected to {broker} ({server}, STOMP {version}, heart-beats {send}/{receive} ms)",
+            broker=self.broker,
+            server=frame.headers.get("server", "no server header"),
+            version=protocol.version,
+            send=heartbeat.send if heartbeat is not None else 0,
+            receive=heartbeat.receive if heartbeat is not None else 0,
+        )
+        renewed = 0
         # Subscriptions first, so that whoever waits on when_connected()
         # can rely on them; those made while disconnected have a caller
         # waiting on the SUBSCRIBE itself.
         queued, self._queued_subscribes = self._queued_subscribes, {}
         for subscription in list(self._subscriptions.values()):
             subscribed, receipt = queued.get(subscription.id, (None, False))
+            if subscribed is None:
+                renewed += 1
             try:
                 written = self._write_subscribe(protocol, subscription, receipt, bounded=False)
             except LocalProtocolError as error:
@@ -672,6 +719,8 @@ class StompClient(ClientFactory):
                     _log.error("cannot re-subscribe {sub}: {error}", sub=subscription, error=error)
             if subscribed is not None:
                 written.chainDeferred(subscribed)
+        if renewed:
+            _log.info("re-subscribed {count} subscription(s)", count=renewed)
         if self._outbox is not None:
             for entry in self._outbox.take_queued():
                 self._transmit(entry)
@@ -693,9 +742,14 @@ class StompClient(ClientFactory):
         if frame.command == "MESSAGE":
             self._message_received(protocol, frame)
             return
+        if frame.command == "RECEIPT":
+            self._counters.receipts += 1
         self._fire_frame(frame)
         if frame.command == "ERROR" and protocol.version is None:
-            self._connect_refused(BrokerError(frame))
+            refusal = BrokerError(frame)
+            # Some brokers quote the CONNECT frame, passcode included.
+            refusal.args = (self._redact(str(refusal)),)
+            self._connect_refused(refusal)
 
     def _connect_refused(self, error: BrokerError) -> None:
         # The broker answered CONNECT with ERROR.  Whoever waits for the
@@ -703,7 +757,20 @@ class StompClient(ClientFactory):
         # reconnect policy does next (some brokers keep the socket open
         # for seconds after refusing); later callers wait for the next
         # attempt.  Subscriptions and the outbox stay for that attempt.
-        _log.warn("{broker} refused CONNECT: {error}", broker=self.broker, error=error)
+        # (The reconnect loop logs the refusal, once, as a failed attempt.)
+        self._fail_first_connection_waiters(error)
+
+    def _redact(self, text: str) -> str:
+        # The broker's words may quote the passcode (an echoed CONNECT):
+        # no message or log line of the client's may hold it.
+        passcode = self._connect_headers.get("passcode", "")
+        if len(passcode) >= 3 and passcode in text:
+            return text.replace(passcode, "***")
+        return text
+
+    def _fail_first_connection_waiters(self, error: Exception) -> None:
+        # when_connected() callers and the frames sent before the first
+        # CONNECTED.
         early, self._before_connected = self._before_connected, []
         for _, _, waiting in early:
             waiting.errback(error)
@@ -730,7 +797,7 @@ class StompClient(ClientFactory):
                 del self._settled_in[tx_id]
         established = protocol.version is not None
         if error is not None:
-            why = str(error)
+            why = self._redact(str(error))
         elif self._closed:
             why = "closed by disconnect()"
         elif isinstance(reason.value, ConnectionDone):
@@ -742,8 +809,15 @@ class StompClient(ClientFactory):
         # or the network's doing.
         unexpected = not self._closed and error is None
         peer_failed = isinstance(error, (RemoteProtocolError, HeartbeatTimeout))
+        self._counters.bytes_in += protocol.bytes_received
+        self._counters.bytes_out += protocol.bytes_written
+        if established:
+            if self._closed:
+                _log.info("disconnected from {broker}: {why}", broker=self.broker, why=why)
+            elif error is None or isinstance(error, BrokerError):
+                # (The protocol has logged the other errors when it closed.)
+                _log.warn("connection to {broker} lost: {why}", broker=self.broker, why=why)
         if peer_failed or (established and unexpected):
-            _log.warn("connection to {broker} lost: {why}", broker=self.broker, why=why)
             self._observers.fire("io_error", self, why)
         if self._closed:
             if established:
@@ -763,7 +837,7 @@ class StompClient(ClientFactory):
             gave_up = self._gave_up
             self._observers.fire("disconnect", self, why if gave_up is None else str(gave_up))
         elif isinstance(error, BrokerError):
-            self._reconnector.handshake_failed(f"broker refused CONNECT: {error}", refused=True)
+            self._reconnector.handshake_failed(f"broker refused CONNECT: {why}", refused=True)
         else:
             self._reconnector.handshake_failed(
                 f"connection lost before CONNECTED: {why}", refused=False
@@ -834,6 +908,13 @@ class StompClient(ClientFactory):
         except NotConnected as error:
             return fail(error)
         deferred = protocol.send_frame(frame, receipt, bounded=bounded)
+        command = frame.command
+        if command == "SEND":
+            self._counters.sent += 1
+        elif command == "ACK":
+            self._counters.acknowledged += 1
+        elif command == "NACK":
+            self._counters.nacked += 1
         if receipt and self._receipt_timeout is not None:
             deferred.addTimeout(
                 self._receipt_timeout, self._clock, onTimeoutCancel=self._receipt_timed_out(frame)
@@ -1171,11 +1252,21 @@ class StompClient(ClientFactory):
         return self._request(Frame("SUBSCRIBE", headers), receipt, protocol, bounded=bounded)
 
     def unsubscribe(
-        self, subscription: Subscription | str, *, receipt: bool = True
+        self,
+        subscription: Subscription | str,
+        headers: HeaderValues | None = None,
+        *,
+        receipt: bool = True,
     ) -> Deferred[Frame | None]:
         """
         End a subscription (a L{Subscription} or its id).
+
+        @param headers: extra C{UNSUBSCRIBE} headers: RabbitMQ ends a
+            durable subscription for good only with C{durable:true} here
+            (see the persistence guide).
         """
+        extra = _headers(headers, "unsubscribe headers")
+        arguments.refuse_receipt_header(extra, "unsubscribe headers")
         sub_id = subscription.id if isinstance(subscription, Subscription) else subscription
         ending = self._subscriptions.pop(sub_id, None) if isinstance(sub_id, str) else None
         if ending is None:
@@ -1188,14 +1279,14 @@ class StompClient(ClientFactory):
                 NotConnected(f"{sub_id} was unsubscribed before its SUBSCRIBE could be sent")
             )
             return succeed(None)
-        headers = {"id": sub_id}
+        frame_headers = {**extra, "id": sub_id}
         protocol = self._protocol
         if protocol is not None and protocol.version == "1.0":
             # STOMP 1.0 servers may end a subscription by destination only
             # (stompserver ignores the id, coilmq refuses UNSUBSCRIBE
             # without a destination).
-            headers["destination"] = ending.destination
-        return self._request(Frame("UNSUBSCRIBE", headers), receipt)
+            frame_headers["destination"] = ending.destination
+        return self._request(Frame("UNSUBSCRIBE", frame_headers), receipt)
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -1265,7 +1356,16 @@ class StompClient(ClientFactory):
         self._observers.fire("io_error", self, message)
 
     def _message_received(self, protocol: StompProtocol, frame: Frame) -> None:
+        counters = self._counters
+        counters.messages_received += 1
+        if frame.headers.get("redelivered") == "true":
+            counters.redelivered += 1
         subscription = self._subscription_for(frame)
+        if self._leaving and subscription is not None and subscription.ack is not None:
+            # (Without acknowledgements the broker has forgotten the
+            # message already: it is dispatched as usual.)
+            self._leave_undispatched(frame)
+            return
         key = None
         if subscription is not None and subscription.ack is not None:
             key = self._delivery_key(protocol, subscription, frame.headers)
@@ -1288,8 +1388,12 @@ class StompClient(ClientFactory):
             self._dispatching -= 1
         auto = subscription is not None and subscription.ack == "auto" and key is not None
         # (Most callbacks return None, and isinstance against Deferred, an
-        # Awaitable, takes the slow path of an ABC: None is ruled out first.)
-        if not any(result is not None and isinstance(result, Deferred) for result in results):
+        # Awaitable, takes the slow path of an ABC: None is ruled out first.
+        # A coroutine, from an async def callback, is waited on too.)
+        if not any(
+            result is not None and isinstance(result, (Deferred, CoroutineType))
+            for result in results
+        ):
             # The usual case: every callback has returned (or raised).
             # Settle the message now, without a Deferred per callback.
             if auto:
@@ -1365,11 +1469,23 @@ class StompClient(ClientFactory):
             )
             self._apply_read_holds(protocol)
 
+    def _leave_undispatched(self, frame: Frame) -> None:
+        # Read while leaving (the DISCONNECT receipt must be read past the
+        # broker's prefetch): its ACK could never follow DISCONNECT, so no
+        # callback gets it, and the broker delivers it again.
+        self._left_undispatched += 1
+        if self._left_undispatched == 1:
+            _log.info(
+                "leaving: messages read from now on are not handed to callbacks; the broker "
+                "delivers them again (first: {id})",
+                id=frame.headers.get("message-id"),
+            )
+
     def _apply_read_holds(self, protocol: StompProtocol) -> None:
         if not protocol.is_stomp_connected or self._goodbye_sent:
             # Nothing to read for; or the DISCONNECT receipt must be read.
             return
-        held = self._held_for_in_flight or self._held_for_unacked
+        held = self._held_for_in_flight or self._held_for_unacked or self._leaving
         if held and not protocol.paused:
             protocol.pauseProducing()
         elif not held and protocol.paused:
@@ -1714,6 +1830,88 @@ class StompClient(ClientFactory):
 
     # --- leaving ------------------------------------------------------------
 
+    def drain(self, timeout: float) -> Deferred[int]:
+        """
+        Begin leaving gracefully: take no new message, and wait, at most
+        C{timeout} seconds, for the messages whose callbacks are still
+        running (those that returned a L{Deferred}, under any C{ack}
+        policy) to finish, so that their C{ACK} or C{NACK} (automatic
+        under C{ack="auto"}, the callback's own under C{ack="manual"}) is
+        written before L{disconnect}, which should follow.
+
+        Reading from the connection is paused, so no further C{MESSAGE}
+        reaches a callback: the messages the broker sent ahead (its
+        prefetch) stay unread and unacknowledged, and the broker delivers
+        them again once the connection is closed.  Silence from the broker
+        is not held against it meanwhile (heart-beat monitoring pauses
+        with reading).  The client also stops reconnecting: the messages
+        in hand belong to the current connection, and a new one would
+        only bring more.  A message acknowledged under C{ack="manual"}
+        outside its callback's Deferred is not waited for.
+
+        @param timeout: how many seconds to wait at most.  Callbacks still
+            running then are left to finish on their own; their messages,
+            unacknowledged, are delivered again by the broker.
+        @return: a L{Deferred} that fires with the number of messages
+            still in flight when the wait ended: C{0} once every callback
+            has finished, more if C{timeout} passed first.  It never
+            fails; cancelling it ends the wait.
+        @raise BadArgument: for a C{timeout} that is not a finite number of
+            seconds, at least 0.
+        """
+        arguments.check_number(timeout, "timeout")
+        self._reconnector.stop()
+        self._leaving = True
+        clock = self._clock
+        deadline = clock.seconds() + timeout
+        poll: IDelayedCall | None = None
+
+        def stop_waiting(_: Deferred[int]) -> None:
+            if poll is not None and poll.active():
+                poll.cancel()
+
+        drained: Deferred[int] = Deferred(stop_waiting)
+
+        def check() -> None:
+            nonlocal poll
+            protocol = self._protocol
+            # Held again each time: flow control (max_in_flight,
+            # max_unacked) resumes reading when its own reason to pause
+            # ends.  After DISCONNECT, the RECEIPT must be read.
+            if (
+                protocol is not None
+                and protocol.is_stomp_connected
+                and not protocol.paused
+                and not self._goodbye_sent
+            ):
+                protocol.pauseProducing()
+            remaining = deadline - clock.seconds()
+            if self._in_flight <= 0:
+                _log.info("drained: no callback is running")
+                drained.callback(0)
+                return
+            if remaining <= 0:
+                _log.warn(
+                    "drain timeout ({timeout:g} s): {count} message(s) still in flight; "
+                    "unacknowledged, they will be delivered again",
+                    timeout=timeout,
+                    count=self._in_flight,
+                )
+                drained.callback(self._in_flight)
+                return
+            # Polled: a callback's Deferred under ack="manual" is tracked
+            # only by the count of messages in flight.
+            poll = clock.callLater(min(0.05, remaining), check)
+
+        _log.info(
+            "draining: taking no new message; {count} message(s) in flight, waiting at most "
+            "{timeout:g} s for their callbacks",
+            count=self._in_flight,
+            timeout=timeout,
+        )
+        check()
+        return drained
+
     def disconnect(self) -> Deferred[None]:
         """
         Leave gracefully: send C{DISCONNECT} with a receipt, wait for it
@@ -1724,6 +1922,7 @@ class StompClient(ClientFactory):
         """
         leaving = self._closed
         self._closed = True
+        self._leaving = True
         self._reconnector.stop()
         self._fail_connected_waiters(ClientClosed("disconnect() was called"))
         protocol = self._protocol
@@ -1789,7 +1988,10 @@ class StompClient(ClientFactory):
 
 
 def connect(
-    host: str | Sequence[tuple[str, int] | BrokerAddress],
+    host: str
+    | IStreamClientEndpoint
+    | Sequence[tuple[str, int] | BrokerAddress]
+    | Sequence[IStreamClientEndpoint],
     port: int | None = None,
     ssl: bool = False,
     destination: str | None = None,
@@ -1799,6 +2001,7 @@ def connect(
     *,
     reactor: Any = None,
     tls: TLSOptions | None = None,
+    start: bool = True,
     **options: Any,
 ) -> StompClient:
     """
@@ -1811,7 +2014,10 @@ def connect(
         between; or an ActiveMQ-style URI,
         C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false},
         whose options set the reconnect policy; or a Twisted endpoint
-        description string such as C{"tls:host=h:port=61612"}.
+        description string such as C{"tls:host=h:port=61612"}; or a
+        Twisted client endpoint object (C{IStreamClientEndpoint}), or a
+        list of them to fail over between, for custom transports and
+        tests (TLS, if wanted, is then the endpoint's own).
     @param port: the port of a single C{host}; 61613, or 61612 with
         C{ssl}.
     @param ssl: connect over TLS, verifying the broker's certificate and
@@ -1825,6 +2031,10 @@ def connect(
     @param reactor: the reactor to use; the global one if omitted.
     @param tls: TLS settings (a private CA, a client certificate, ...);
         giving them implies C{ssl}.
+    @param start: start connecting now (the default); with C{False} the
+        client waits for L{StompClient.start}, so that observers can be
+        registered first (L{StompService<stomp_twisted.service.StompService>}
+        does this).
     @param options: passed to L{StompClient} (C{reconnect},
         C{receipt_timeout}, ...); a C{reconnect} given here overrides a
         failover URI's options.
@@ -1854,8 +2064,17 @@ def connect(
     if tls is not None:
         # TLS settings only make sense over TLS: asking for them asks for it.
         ssl = True
-    brokers = _brokers(host, port, ssl, tls, options)
-    _check_reactor_reaches(reactor, brokers)
+    given_endpoints = _endpoint_objects(host)
+    if given_endpoints is None:
+        brokers = _brokers(host, port, ssl, tls, options)
+        _check_reactor_reaches(reactor, brokers)
+    else:
+        _refuse_port(port, "an endpoint object, which knows where it connects")
+        if ssl:
+            raise BadArgument(
+                "ssl and tls= do not apply to endpoint objects: make the endpoint a TLS one "
+                "(twisted.internet.endpoints.wrapClientTLS)"
+            )
     reconnect = options.get("reconnect", DEFAULT_RECONNECT)
     arguments.check_instance(reconnect, ReconnectPolicy, "reconnect", allow_none=True)
     if "versions" in options:
@@ -1864,9 +2083,22 @@ def connect(
     sub_headers = _subscription_headers(
         destination, ack_mode, subscribe_headers, options.get("versions", VERSIONS)
     )
-    endpoint = broker_endpoint(
-        reactor, brokers, tls=tls, randomize=bool(reconnect is not None and reconnect.randomize)
-    )
+    randomize = bool(reconnect is not None and reconnect.randomize)
+    # connect_timeout bounds reaching the broker too (name resolution, TCP),
+    # then, from the connection on, the TLS handshake and CONNECTED.
+    connect_timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    arguments.check_number(connect_timeout, "connect_timeout", above=True)
+    if given_endpoints is None:
+        endpoint = broker_endpoint(
+            reactor, brokers, tls=tls, randomize=randomize, timeout=connect_timeout
+        )
+    else:
+        names = [_endpoint_name(given) for given in given_endpoints]
+        bounded: list[IStreamClientEndpoint] = [
+            TimeoutEndpoint(reactor, given, connect_timeout, name)
+            for given, name in zip(given_endpoints, names, strict=True)
+        ]
+        endpoint = FailoverEndpoint(bounded, names, randomize=randomize)
     client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
     if destination is not None:
         subscribed = client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
@@ -1879,7 +2111,9 @@ def connect(
             return failure
 
         subscribed.addErrback(never_connected)
-    client.start()
+    arguments.check_bool(start, "start")
+    if start:
+        client.start()
     return client
 
 
@@ -1939,6 +2173,24 @@ def _brokers(
     raise BadArgument(
         f"host must be a host name, a list of (host, port) or a URI, not {type(host).__name__}"
     )
+
+
+def _endpoint_objects(host: object) -> list[IStreamClientEndpoint] | None:
+    # Twisted client endpoints given as the broker (one, or a list to fail
+    # over between), for custom transports and tests; None for any other
+    # kind of host.
+    if IStreamClientEndpoint.providedBy(host):
+        return [host]
+    if isinstance(host, str) or not isinstance(host, Sequence) or not host:
+        return None
+    provided = [IStreamClientEndpoint.providedBy(item) for item in host]
+    if not any(provided):
+        return None
+    if not all(provided):
+        raise BadArgument(
+            "a list of brokers holds either endpoint objects or (host, port) pairs, not both"
+        )
+    return list(host)
 
 
 def _refuse_port(port: object, what: str) -> None:

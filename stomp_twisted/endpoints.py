@@ -27,12 +27,15 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from .errors import BadArgument, StompError
+from .errors import BadArgument, NotConnected, StompError
 from .failover import BrokerAddress, FailoverEndpoint
+from .resolve import BrokerNameResolver, ResolvingReactor
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "TLSError",
     "TLSOptions",
+    "TimeoutEndpoint",
     "broker_endpoint",
     "client_endpoint",
     "is_endpoint_description",
@@ -42,6 +45,13 @@ _log = Logger()
 
 # Prefixes of Twisted endpoint description strings ("tcp:host=h:port=1").
 _DESCRIPTION_PREFIXES = ("tcp:", "tcp6:", "tls:", "ssl:", "unix:")
+
+DEFAULT_CONNECT_TIMEOUT = 30.0
+"""
+Seconds L{broker_endpoint}'s endpoints give a connection attempt (name
+resolution and TCP connection), unless told otherwise: the default of
+L{StompClient<stomp_twisted.client.StompClient>}'s C{connect_timeout}.
+"""
 
 
 class TLSError(StompError):
@@ -438,11 +448,109 @@ class _TLSEndpoint:
         tls = TLSMemoryBIOFactory(self._creator, True, explaining)
         return self._endpoint.connect(tls).addCallback(_innermost)
 
+    def progress(self) -> str | None:
+        """
+        How far the current attempt got, from the endpoint beneath.
+        """
+        return _progress(self._endpoint)
+
 
 def _innermost(protocol: IProtocol) -> IProtocol:
     # TLS layer -> _ExplainingProtocol -> the factory's protocol
     tls: Any = protocol
     return cast(IProtocol, tls.wrappedProtocol.wrappedProtocol)
+
+
+@implementer(IStreamClientEndpoint)
+class _HostEndpoint:
+    # A HostnameEndpoint resolving with BrokerNameResolver (see
+    # stomp_twisted.resolve: it works under asyncio.run() too), which
+    # remembers how far the latest attempt got.
+    def __init__(self, reactor: Any, host: str, port: int, timeout: float) -> None:
+        self._resolver = BrokerNameResolver(reactor)
+        resolving = ResolvingReactor(reactor, self._resolver)
+        self._endpoint = HostnameEndpoint(resolving, host, port, timeout=timeout)
+        self._host = host
+        self._port = port
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        self._resolver.last_resolution = f"resolving {self._host!r} did not finish"
+        return self._endpoint.connect(protocolFactory)
+
+    def progress(self) -> str | None:
+        """
+        How far the latest attempt got: resolving the name, or connecting
+        to the addresses it resolved to.
+        """
+        return self._resolver.last_resolution
+
+    def __repr__(self) -> str:
+        return f"<HostEndpoint {self._host}:{self._port}>"
+
+
+def _progress(endpoint: object) -> str | None:
+    progress = getattr(endpoint, "progress", None)
+    return progress() if callable(progress) else None
+
+
+@implementer(IStreamClientEndpoint)
+class TimeoutEndpoint:
+    """
+    An endpoint whose connection attempts fail with L{NotConnected} after
+    C{timeout} seconds: the attempt is cancelled, whatever it was doing
+    (resolving the name, connecting, ...), and the message says how far
+    it got when the endpoint beneath can tell (those of
+    L{client_endpoint} can).
+
+    @ivar timeout: the seconds an attempt may take.
+    """
+
+    def __init__(
+        self, reactor: Any, endpoint: IStreamClientEndpoint, timeout: float, name: str
+    ) -> None:
+        """
+        @param reactor: the L{IReactorTime} that times the attempts.
+        @param endpoint: the endpoint to connect through.
+        @param timeout: seconds (more than 0).
+        @param name: what the endpoint connects to, for messages.
+        @raise BadArgument: if C{timeout} is not a number above 0.
+        """
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout < float("inf")
+        ):
+            raise BadArgument(f"an endpoint timeout must be a number above 0, not {timeout!r}")
+        self._reactor = reactor
+        self._endpoint = endpoint
+        self.timeout = timeout
+        self._name = name
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        attempt = self._endpoint.connect(protocolFactory)
+        return attempt.addTimeout(self.timeout, self._reactor, onTimeoutCancel=self._timed_out)
+
+    def _timed_out(self, result: IProtocol | Failure, timeout: float) -> IProtocol | Failure:
+        # Called once the attempt was cancelled for taking too long, with
+        # what the cancellation made of it (a DNSLookupError if it was
+        # resolving, a ConnectingCancelledError if connecting).
+        if not isinstance(result, Failure):
+            return result  # connected as it was being cancelled
+        progress = _progress(self._endpoint)
+        message = f"no connection to {self._name} within {timeout:g} s (connect_timeout)"
+        if progress is not None:
+            message += f": {progress}"
+        _log.debug("{message}; the attempt ended with {reason}", message=message, reason=result)
+        return Failure(NotConnected(message))  # type: ignore[no-untyped-call]
+
+    def progress(self) -> str | None:
+        """
+        How far the latest attempt got, from the endpoint beneath.
+        """
+        return _progress(self._endpoint)
+
+    def __repr__(self) -> str:
+        return f"<TimeoutEndpoint {self.timeout:g} s over {self._endpoint!r}>"
 
 
 def client_endpoint(
@@ -452,16 +560,25 @@ def client_endpoint(
     *,
     ssl: bool = False,
     tls: TLSOptions | None = None,
-    timeout: float = 30,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> IStreamClientEndpoint:
     """
     An endpoint for C{host}:C{port}, over TLS if C{ssl} is true (with
     C{tls}, or verified against the platform's roots by default).  A TLS
     connection that fails is lost with a L{TLSError} saying why.
 
+    Host names are resolved without the reactor's thread pool when that
+    pool cannot run: under C{asyncio.run()} with the asyncio reactor
+    installed on the running loop (see L{stomp_twisted.resolve}); IP
+    addresses need no resolution at all.
+
+    @param timeout: seconds each TCP connection attempt may take (one per
+        address the name resolves to).  To bound the whole attempt, name
+        resolution included, wrap the endpoint in a L{TimeoutEndpoint}
+        (L{broker_endpoint} does).
     @raise BadArgument: if C{tls} names files that cannot be loaded.
     """
-    endpoint: IStreamClientEndpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+    endpoint: IStreamClientEndpoint = _HostEndpoint(reactor, host, port, timeout)
     if ssl:
         endpoint = _TLSEndpoint(endpoint, tls or TLSOptions(), host, port)
     return endpoint
@@ -481,23 +598,36 @@ def broker_endpoint(
     *,
     tls: TLSOptions | None = None,
     randomize: bool = False,
+    timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
 ) -> FailoverEndpoint:
     """
     A L{FailoverEndpoint} over C{brokers}: addresses, or Twisted endpoint
     description strings.
+
+    @param timeout: seconds a connection attempt may take, name
+        resolution and TCP connection included (the TLS handshake and the
+        STOMP one come after, under the client's C{connect_timeout}); an
+        attempt still going after that fails with L{NotConnected}.
+        C{None}: no such bound.
+    @raise BadArgument: for a description string Twisted cannot parse, a
+        TLS file that cannot be loaded, or a C{timeout} that is not a
+        number above 0.
     """
     endpoints: list[IStreamClientEndpoint] = []
     names: list[str] = []
     for broker in brokers:
+        endpoint: IStreamClientEndpoint
         if isinstance(broker, str):
             try:
-                endpoints.append(clientFromString(reactor, broker))  # type: ignore[no-untyped-call]
+                endpoint = clientFromString(reactor, broker)  # type: ignore[no-untyped-call]
             except (ValueError, TypeError, KeyError) as error:
                 raise BadArgument(f"bad endpoint description {broker!r}: {error}") from None
-            names.append(broker)
+            name = broker
         else:
-            endpoints.append(
-                client_endpoint(reactor, broker.host, broker.port, ssl=broker.ssl, tls=tls)
-            )
-            names.append(str(broker))
+            endpoint = client_endpoint(reactor, broker.host, broker.port, ssl=broker.ssl, tls=tls)
+            name = str(broker)
+        if timeout is not None:
+            endpoint = TimeoutEndpoint(reactor, endpoint, timeout, name)
+        endpoints.append(endpoint)
+        names.append(name)
     return FailoverEndpoint(endpoints, names, randomize=randomize)

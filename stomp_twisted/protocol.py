@@ -238,6 +238,10 @@ class StompProtocol(LineReceiver):
         # Frames written while a read is dispatched, and their size.
         self._outgoing: list[bytes] | None = None
         self._outgoing_size = 0
+        #: Bytes received from the broker and written to it, for
+        #: L{stomp_twisted.stats}.
+        self.bytes_received = 0
+        self.bytes_written = 0
 
     # --- Twisted's side -------------------------------------------------------
 
@@ -252,6 +256,7 @@ class StompProtocol(LineReceiver):
         self._handler.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:
+        self.bytes_received += len(data)
         if data and self._heartbeats is not None:
             # Any byte shows the broker alive, not only heart-beat EOLs.
             self._heartbeats.received()
@@ -447,6 +452,7 @@ class StompProtocol(LineReceiver):
 
     def _write(self, data: bytes) -> None:
         assert self.transport is not None, "not connected"
+        self.bytes_written += len(data)
         outgoing = self._outgoing
         if outgoing is None:
             self.transport.write(data)
@@ -634,6 +640,7 @@ class StompProtocol(LineReceiver):
 
     def _send_heartbeat(self) -> None:
         if not self._closing and self.transport is not None:
+            self.bytes_written += 1
             self.transport.write(self.delimiter)
 
     def _peer_dead(self, silence: float) -> None:

@@ -202,16 +202,22 @@ class Reconnector:
         self._endpoint.advance()
         policy = self._policy
         if policy is None:
-            self._give_up(message)
+            self._give_up(message, "giving up: reconnection is off (reconnect=None)")
         elif policy.max_attempts is not None and self.failures >= policy.max_attempts:
-            self._give_up(f"gave up after {self.failures} failed attempts; last: {message}")
+            self._give_up(
+                f"gave up after {self.failures} failed attempts; last: {message}",
+                f"giving up after {self.failures} failed attempts (max_attempts)",
+            )
         else:
             self._schedule(self.failures)
 
     def _schedule(self, attempt: int) -> None:
         policy = self._policy
         if policy is None:
-            self._give_up(f"connection lost and reconnection is off: {self.last_error}")
+            self._give_up(
+                f"connection lost and reconnection is off: {self.last_error}",
+                "giving up: the connection was lost and reconnection is off (reconnect=None)",
+            )
             return
         delay = policy.delay(attempt)
         if self._refused:
@@ -223,7 +229,10 @@ class Reconnector:
         )
         self._retry = self._clock.callLater(delay, self._connect)
 
-    def _give_up(self, reason: str) -> None:
+    def _give_up(self, reason: str, summary: str) -> None:
+        # The log says why in a line of its own (the failure before it is
+        # logged already, so it is not repeated); the client's events and
+        # errors get the whole reason.
         self._running = False
-        self._log.error("{reason}", reason=reason)
+        self._log.warn("{summary}", summary=summary)
         self._gave_up(reason)

@@ -1001,6 +1001,33 @@ class SubscribeTests(ClientTestCase):
         self.assertEqual(len(self.flushLoggedErrors(Boom)), 1)
         self.assertEqual(conn.sent(), [])
 
+    def test_async_def_callback_is_awaited(self) -> None:
+        """
+        An C{async def} callback under C{ack="auto"} is run as Twisted runs
+        coroutines, and the message is acknowledged once it returns (and
+        refused if it raises), not when it is called.
+        """
+        client, conn = self.connect_client()
+        gates: list[Deferred[None]] = []
+
+        async def work(client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+            gate: Deferred[None] = Deferred()
+            gates.append(gate)
+            await gate
+            if body == b"bad":
+                raise ValueError("refused")
+
+        self.subscribed(client, conn, work, ack="auto")
+        conn.receive("MESSAGE", message_headers(1), b"good")
+        self.assertEqual(conn.sent(), [])
+        gates[0].callback(None)
+        self.assertEqual([frame.command for frame in conn.sent()], ["ACK"])
+        conn.receive("MESSAGE", message_headers(2), b"bad")
+        gates[1].callback(None)
+        self.clock.advance(1)
+        self.assertEqual([frame.command for frame in conn.sent()], ["NACK"])
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+
     def test_unsubscribe_before_connected(self) -> None:
         """
         A subscription ended while its SUBSCRIBE still waits for CONNECTED

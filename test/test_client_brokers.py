@@ -31,6 +31,7 @@ from stomp_twisted import (
     StompClient,
 )
 from stomp_twisted.errors import TransactionAborted
+from stomp_twisted.redelivery import RedeliveryPolicy
 
 from . import inbox as inboxes_module
 from .brokers import ACTIVEMQ, RABBITMQ, Broker, require, unique_queue
@@ -600,6 +601,49 @@ class ClientBrokerMixin(_Base):
         headers = yield again.wait_for(b"left alone")
         self.assertEqual((yield self.before_sentinel(second, again, queue)), [b"left alone"])
         yield second.ack(headers)
+
+    @inlineCallbacks
+    def test_stats(self) -> Any:
+        """
+        C{client.stats} counts what happened with a real broker: sends and
+        their receipts, messages received and acknowledged automatically,
+        one refused (NACK, or left unacknowledged for redelivery) and
+        bytes both ways.
+        """
+        queue = unique_queue("stats")
+        client = yield self.connected_client(
+            redelivery=RedeliveryPolicy(initial_delay=0.05, max_deliveries=2)
+        )
+        inbox = Inbox()
+
+        def work(client: StompClient, body: bytes, headers: Headers) -> object:
+            inbox(client, body, headers)
+            if body == b"bad":
+                raise ValueError("refused on purpose")
+            return None
+
+        self.flushLoggedErrors(ValueError)
+        yield client.subscribe(queue, work, ack="auto")
+        for body in (b"one", b"two", b"bad"):
+            yield client.send(body, queue, {"persistent": "true"})
+        yield inbox.wait_for(b"bad", occurrence=2)
+        yield self.round_trip(client)
+        stats = client.stats
+        self.flushLoggedErrors(ValueError)
+        self.assertEqual(stats.sent, 3)
+        self.assertGreaterEqual(stats.receipts, 3 + 1)  # the sends, SUBSCRIBE, BEGIN...
+        self.assertEqual(stats.receipts_pending, 0)
+        self.assertEqual(stats.messages_received, 4)
+        self.assertGreaterEqual(stats.acknowledged, 2)
+        self.assertEqual(stats.connections, 1)
+        self.assertEqual(stats.reconnects, 0)
+        self.assertTrue(stats.connected)
+        self.assertGreater(stats.bytes_in, 0)
+        self.assertGreater(stats.bytes_out, 0)
+        if not self.nack_dead_letters:
+            # RabbitMQ marks the second delivery of the refused message.
+            self.assertEqual(stats.redelivered, 1)
+            self.assertGreaterEqual(stats.nacked, 1)
 
 
 class RabbitMQClientTests(ClientBrokerMixin, TestCase):

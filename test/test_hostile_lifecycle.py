@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import stomp_twisted
@@ -92,6 +93,17 @@ class RefuseConnectKeepOpen(Script):
 
     def on_connect(self, side: BrokerSide, frame: Frame) -> None:
         side.send("ERROR", {"message": "Virtual host '/' not served"}, b"")
+
+
+class EchoPasscode(Script):
+    """
+    Refuses CONNECT quoting the passcode it was sent, as a careless broker
+    might.
+    """
+
+    def on_connect(self, side: BrokerSide, frame: Frame) -> None:
+        passcode = frame.headers.get("passcode", "")
+        side.send("ERROR", {"message": f"bad passcode {passcode}"}, passcode.encode())
 
 
 class NoReceipts(Script):
@@ -239,6 +251,38 @@ class HostileLifecycleTests(TestCase):
             else:
                 self.fail("when_connected() succeeded")
             self.assertLess(reactor.seconds() - started, 2)
+
+        return ensureDeferred(run())
+
+    def test_echoed_passcode_is_redacted(self) -> Deferred[None]:
+        """
+        A refusal that quotes the passcode reaches the caller, the events
+        and the log with the passcode replaced by C{***}.
+        """
+        secret = "hunter2-secret"
+        seen: list[str] = []
+
+        def observe(event: dict[str, Any]) -> None:
+            seen.append(repr(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+
+        async def run() -> None:
+            broker = self.broker(EchoPasscode())
+            client = self.client(broker, login="app", passcode=secret, reconnect=None)
+            events = Events(client, "connect_error", "disconnect")
+            try:
+                await deadline(client.when_connected(), 5, "when_connected() to fail")
+            except BrokerError as error:
+                self.assertIn("bad passcode ***", str(error))
+                self.assertNotIn(secret, str(error))
+            else:
+                self.fail("connected")
+            await events.next("disconnect")
+            self.assertNotIn(secret, repr(events.calls))
+            self.assertTrue(seen)
+            self.assertFalse([line for line in seen if secret in line])
 
         return ensureDeferred(run())
 
