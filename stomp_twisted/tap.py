@@ -26,12 +26,10 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
-import dataclasses
 import datetime
 import json
 import os
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -42,12 +40,15 @@ from twisted.logger import ILogObserver, Logger, textFileLogObserver
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from .cli_options import (
+    ConnectionOptions,
+    key_value,
+    positive_int,
+    reconnect_attempts_parameter,
+    redact,
+)
 from .client import AckMode, StompClient, connect
-from .endpoints import TLSOptions, is_endpoint_description
-from .errors import BadArgument, ClientClosed, NotConnected, StompError
-from .failover import ReconnectPolicy, parse_failover_uri
-from .frame import VERSIONS
-from .heartbeat import parse_offer
+from .errors import BrokerError, ClientClosed, NotConnected, StompError
 
 __all__ = ["FORMATS", "ListenService", "Options", "format_message", "makeService"]
 
@@ -68,46 +69,11 @@ _SUBSCRIBE_ACK_MODES = ("client", "client-individual")
 _PREFETCH_HEADERS = ("prefetch-count", "activemq.prefetchSize")
 
 
-def _key_value(text: str, option: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise usage.UsageError(f"{option} takes NAME=VALUE, not {text!r}")
-    return name, value
-
-
-def _versions(text: str) -> list[str]:
-    versions = [v.strip() for v in text.split(",") if v.strip()]
-    unknown = [v for v in versions if v not in VERSIONS]
-    if not versions or unknown:
-        raise ValueError(f"expected some of {', '.join(VERSIONS)} separated by commas")
-    return versions
-
-
-def _heartbeat(text: str) -> tuple[int, int]:
-    try:
-        return parse_offer(text)
-    except BadArgument:
-        raise ValueError("expected two numbers of milliseconds, like 10000,10000") from None
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also rejects nan
-        raise ValueError("must be a number of seconds, 0 or more")
-    return value
-
-
-class Options(usage.Options):
+class Options(ConnectionOptions):
     """
-    The command line of C{stomp-listen}.  After parsing, L{connect_arguments}
-    gives the arguments of L{stomp_twisted.connect}.
+    The command line of C{stomp-listen}: the connection options of
+    L{ConnectionOptions} and the listener's own.  After parsing,
+    L{connect_arguments} gives the arguments of L{stomp_twisted.connect}.
     """
 
     synopsis = "[options] --destination DEST [--destination DEST ...]"
@@ -126,57 +92,6 @@ class Options(usage.Options):
     )
     optParameters = [
         [
-            "host",
-            "H",
-            None,
-            "Broker host name or address, or a failover URI listing several brokers, "
-            "like failover:(tcp://a:61613,tcp://b:61613). [default: 127.0.0.1]",
-        ],
-        ["port", "p", None, "Broker port. [default: 61613, or 61612 with --ssl]", int],
-        [
-            "endpoint",
-            "e",
-            None,
-            "A Twisted client endpoint description to connect through "
-            "instead of --host/--port/--ssl, e.g. tcp:host=broker:port=61613 or "
-            "unix:path=/run/stomp.sock.",
-        ],
-        [
-            "ca-file",
-            None,
-            None,
-            "TLS: trust the CAs in this PEM file instead of the system's (implies --ssl).",
-        ],
-        ["cert-file", None, None, "TLS: present this PEM client certificate (implies --ssl)."],
-        ["key-file", None, None, "TLS: the PEM key of --cert-file, if not in that file."],
-        ["server-name", None, None, "TLS: the name to send and verify, if not --host."],
-        ["login", "u", None, "The STOMP login."],
-        [
-            "passcode",
-            None,
-            None,
-            "The passcode. WARNING: visible to every user in the "
-            "process list; prefer --passcode-file or --passcode-env.",
-        ],
-        ["passcode-env", None, None, "Read the passcode from this environment variable."],
-        ["passcode-file", None, None, "Read the passcode from the first line of this file."],
-        ["vhost", None, "/", "The CONNECT host header (RabbitMQ's virtual host)."],
-        [
-            "stomp-version",
-            None,
-            "1.0,1.1,1.2",
-            "The STOMP versions to offer, by commas.",
-            _versions,
-        ],
-        [
-            "heartbeat",
-            None,
-            "10000,10000",
-            "Heart-beats to offer, CX,CY in milliseconds: "
-            "send at least every CX, expect the broker every CY; 0,0 for none.",
-            _heartbeat,
-        ],
-        [
             "ack",
             "a",
             "auto",
@@ -191,9 +106,9 @@ class Options(usage.Options):
             "How many unacknowledged messages the broker may send ahead "
             "(RabbitMQ's prefetch-count and ActiveMQ's activemq.prefetchSize). [default: the "
             "broker's; with --count: 1, or N under --ack manual]",
-            _positive_int,
+            positive_int,
         ],
-        ["count", "c", None, "Exit (status 0) after writing this many messages.", _positive_int],
+        ["count", "c", None, "Exit (status 0) after writing this many messages.", positive_int],
         ["format", "f", "body", "Output format: body, json or pretty."],
         [
             "output",
@@ -201,37 +116,14 @@ class Options(usage.Options):
             None,
             "Append messages to this file instead of standard output (- for standard output).",
         ],
-        [
-            "reconnect-delay",
-            None,
-            None,
-            "Seconds before the first retry after a failed or "
-            "lost connection; each further retry waits twice as long. [default: 0.1]",
-            _seconds,
-        ],
-        [
-            "reconnect-max-delay",
-            None,
-            None,
-            "The longest wait between retries, in seconds. [default: 30]",
-            _seconds,
-        ],
-        [
-            "reconnect-attempts",
-            None,
-            None,
-            "Give up (exit status 1) after this many failed "
-            "attempts in a row. [default: never give up]",
-            _positive_int,
-        ],
+        reconnect_attempts_parameter("never give up"),
     ]
     optFlags = [
-        ["ssl", None, "Connect over TLS, verifying the broker's certificate and name."],
-        ["no-verify", None, "TLS: do not verify the broker's certificate (development only)."],
         [
-            "no-reconnect",
+            "retry-refused",
             None,
-            "Make one connection attempt; exit (status 1) when it fails or the connection is lost.",
+            "When the broker refuses the first CONNECT (bad credentials), keep retrying "
+            "instead of exiting with status 1: for a service that should wait for a fix.",
         ],
         [
             "fsync",
@@ -241,12 +133,9 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self["destinations"] = []
-        self["headers"] = {}
         self["subscribe-headers"] = {}
-        self["tls"] = None
-        self["reconnect"] = {}
 
     def opt_destination(self, destination: str) -> None:
         """
@@ -261,10 +150,9 @@ class Options(usage.Options):
 
     def opt_header(self, header: str) -> None:
         """
-        NAME=VALUE: an extra CONNECT header (repeatable).
+        NAME=VALUE: an extra CONNECT header (repeatable); the same as --connect-header.
         """
-        name, value = _key_value(header, "--header")
-        self["headers"][name] = value
+        self.opt_connect_header(header)
 
     def opt_subscribe_header(self, header: str) -> None:
         """
@@ -272,7 +160,7 @@ class Options(usage.Options):
         (repeatable).  ack=client asks for cumulative acknowledgements, which some STOMP 1.0
         servers need before they give messages an id to acknowledge.
         """
-        name, value = _key_value(header, "--subscribe-header")
+        name, value = key_value(header, "--subscribe-header")
         if name in _RESERVED_SUBSCRIBE_HEADERS:
             raise usage.UsageError(
                 f"--subscribe-header cannot set {name!r}: use --destination and --ack"
@@ -297,14 +185,9 @@ class Options(usage.Options):
             )
         if self["format"] not in FORMATS:
             raise usage.UsageError(f"--format must be one of {', '.join(FORMATS)}")
-        # usage.Options does not coerce the defaults.
-        if isinstance(self["stomp-version"], str):
-            self["stomp-version"] = _versions(self["stomp-version"])
-        if isinstance(self["heartbeat"], str):
-            self["heartbeat"] = _heartbeat(self["heartbeat"])
-        self._check_broker()
-        self._check_reconnect()
-        self["passcode"] = self._passcode()
+        self.check_connection()
+        if self["retry-refused"] and self["no-reconnect"]:
+            raise usage.UsageError("--retry-refused cannot be combined with --no-reconnect")
         if self["output"] == "-":
             self["output"] = None
         if self["output"] is not None:
@@ -324,121 +207,6 @@ class Options(usage.Options):
             # is acknowledged, so it may send N at once and no more.
             self["prefetch"] = self["count"] if self["ack"] == "manual" else 1
         self._keep_log_apart()
-
-    def _check_broker(self) -> None:
-        tls_files = [self[name] for name in ("ca-file", "cert-file", "key-file", "server-name")]
-        wants_tls = self["ssl"] or self["no-verify"] or any(v is not None for v in tls_files)
-        if self["endpoint"] is not None:
-            given = [
-                f"--{name}"
-                for name in ("host", "port", "ca-file", "cert-file", "key-file", "server-name")
-                if self[name] is not None
-            ] + [f"--{name}" for name in ("ssl", "no-verify") if self[name]]
-            if given:
-                raise usage.UsageError(
-                    f"--endpoint cannot be combined with {', '.join(given)}: "
-                    "put TLS settings in the endpoint description"
-                )
-            if not is_endpoint_description(self["endpoint"]):
-                raise usage.UsageError(
-                    f"--endpoint {self['endpoint']!r} is not an endpoint description "
-                    "(tcp:, tls:, ssl:, unix:, ...)"
-                )
-            self._check_endpoint(self["endpoint"])
-            return
-        host = self["host"]
-        if host is None:
-            host = self["host"] = "127.0.0.1"
-        if not host:
-            raise usage.UsageError("--host must not be empty")
-        if host.startswith("failover:") or "://" in host:
-            if self["port"] is not None:
-                raise usage.UsageError("a failover URI carries its own ports: drop --port")
-            try:
-                parse_failover_uri(host)
-            except BadArgument as error:
-                raise usage.UsageError(str(error)) from None
-        elif is_endpoint_description(host):
-            raise usage.UsageError(f"--host {host!r} looks like an endpoint: use --endpoint")
-        if self["port"] is not None and not 0 < self["port"] < 65536:
-            raise usage.UsageError(f"--port must be between 1 and 65535, not {self['port']}")
-        if self["key-file"] is not None and self["cert-file"] is None:
-            raise usage.UsageError("--key-file needs --cert-file")
-        if wants_tls:
-            self["ssl"] = True
-            try:
-                tls = TLSOptions(
-                    ca_file=self["ca-file"],
-                    cert_file=self["cert-file"],
-                    key_file=self["key-file"],
-                    server_name=self["server-name"],
-                    verify=not self["no-verify"],
-                )
-                # Reads and checks the files now, not on the first attempt.
-                tls.creator(self["server-name"] or "localhost")
-            except BadArgument as error:
-                raise usage.UsageError(str(error)) from None
-            self["tls"] = tls
-
-    @staticmethod
-    def _check_endpoint(description: str) -> None:
-        # Parse it now, with no reactor: importing the reactor here would
-        # install the default one before twistd or twist picks theirs.
-        from twisted.internet.endpoints import clientFromString
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                clientFromString(object(), description)  # type: ignore[no-untyped-call]
-            except (ValueError, TypeError, KeyError, OSError) as error:
-                raise usage.UsageError(f"bad --endpoint {description!r}: {error}") from None
-
-    def _check_reconnect(self) -> None:
-        tuned = {
-            field: self[name]
-            for name, field in (
-                ("reconnect-delay", "initial_delay"),
-                ("reconnect-max-delay", "max_delay"),
-                ("reconnect-attempts", "max_attempts"),
-            )
-            if self[name] is not None
-        }
-        self["reconnect"] = {}
-        if self["no-reconnect"]:
-            if tuned:
-                raise usage.UsageError("--no-reconnect cannot be combined with --reconnect-*")
-            self["reconnect"] = {"reconnect": None}
-        elif tuned:
-            # Over a failover URI's own settings, if any.
-            host = self["host"] or ""
-            base = ReconnectPolicy()
-            if self["endpoint"] is None and (host.startswith("failover:") or "://" in host):
-                base = parse_failover_uri(host)[1] or base
-            try:
-                policy = dataclasses.replace(base, **tuned)
-            except BadArgument as error:
-                raise usage.UsageError(str(error)) from None
-            self["reconnect"] = {"reconnect": policy}
-
-    def _passcode(self) -> str | None:
-        sources = [name for name in ("passcode", "passcode-env", "passcode-file") if self[name]]
-        if len(sources) > 1:
-            raise usage.UsageError(f"give only one of --{', --'.join(sources)}")
-        if self["passcode-env"]:
-            name = self["passcode-env"]
-            if name not in os.environ:
-                raise usage.UsageError(f"--passcode-env: ${name} is not set")
-            return os.environ[name]
-        if self["passcode-file"]:
-            try:
-                with open(self["passcode-file"], encoding="utf-8") as file:
-                    first = file.readline()
-            except (OSError, UnicodeDecodeError) as error:
-                why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-                raise usage.UsageError(f"cannot read --passcode-file: {why}") from None
-            return first.rstrip("\r\n")
-        passcode: str | None = self["passcode"]
-        return passcode
 
     def _keep_log_apart(self) -> None:
         # Messages and twistd's log must not share standard output.
@@ -467,31 +235,6 @@ class Options(usage.Options):
             # cannot be told from the default): as --log-file=+ does.
             parent["logFile"] = sys.stderr
 
-    def connect_arguments(self) -> dict[str, Any]:
-        """
-        The keyword arguments of L{stomp_twisted.connect} (except
-        C{reactor}) for these options, which must have been parsed.
-        """
-        arguments: dict[str, Any] = {
-            "connect_headers": dict(self["headers"]),
-            "versions": list(self["stomp-version"]),
-            "vhost": self["vhost"],
-            "heartbeat": self["heartbeat"],
-        }
-        if self["login"] is not None:
-            arguments["login"] = self["login"]
-        if self["passcode"] is not None:
-            arguments["passcode"] = self["passcode"]
-        if self["endpoint"] is not None:
-            arguments["host"] = self["endpoint"]
-        else:
-            arguments["host"] = self["host"]
-            arguments["port"] = self["port"]
-            arguments["ssl"] = bool(self["ssl"])
-            arguments["tls"] = self["tls"]
-        arguments.update(self["reconnect"])
-        return arguments
-
     def subscribe_headers(self) -> dict[str, str]:
         """
         The SUBSCRIBE headers of every destination: the prefetch, then
@@ -503,18 +246,6 @@ class Options(usage.Options):
                 headers[name] = str(self["prefetch"])
         headers.update(self["subscribe-headers"])
         return headers
-
-    def describe_broker(self) -> str:
-        """
-        Where the listener connects, for the log.
-        """
-        if self["endpoint"] is not None:
-            return str(self["endpoint"])
-        host = str(self["host"])
-        if host.startswith("failover:") or "://" in host:
-            return host
-        port = self["port"] or (61612 if self["ssl"] else 61613)
-        return f"{'ssl' if self['ssl'] else 'tcp'}://{host}:{port}"
 
 
 def _is_stdout(file: object) -> bool:
@@ -651,7 +382,10 @@ class ListenService(Service):
     @ivar written: how many messages have been written.
     @ivar exit_status: C{None} while nothing has ended the listener, then
         C{0} (C{--count} reached) or L{EXIT_FAILURE} (the output broke,
-        the client gave up).
+        the client gave up, the broker refused the first C{CONNECT}).
+    @ivar ever_connected: whether the broker has accepted a C{CONNECT}:
+        until then a refusal ends the listener (unless C{--retry-refused}),
+        afterwards the client retries with back-off.
     """
 
     _log = Logger()
@@ -678,6 +412,10 @@ class ListenService(Service):
         # The file the service opened itself, to close when done.
         self._opened: Any = None
         self._leaving = False
+        # Whether a when_connected() Deferred is being waited on: one at a
+        # time, so that each outcome is reported once.
+        self._watching = False
+        self.ever_connected = False
         self.exit_status: int | None = None
         self.written = 0
         self.client: StompClient | None = None
@@ -731,14 +469,22 @@ class ListenService(Service):
         output: Output = self._opened
         return output
 
-    def _watch(self) -> None:
-        # Fails with NotConnected once the client gives up.
+    def _watch(self) -> Deferred[None] | None:
+        # The client's next outcome: connected, refused (BrokerError, at
+        # once), or given up (NotConnected).  None if already watched.
+        if self._watching:
+            return None
         assert self.client is not None
-        self.client.when_connected().addErrback(self._gave_up)
+        self._watching = True
+        return self.client.when_connected().addCallbacks(self._watched, self._not_connected)
+
+    def _watched(self, client: StompClient) -> None:
+        self._watching = False
 
     # --- events -------------------------------------------------------------
 
     def _connected(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        self.ever_connected = True
         self._log.info(
             "connected to {broker} ({server}, STOMP {version}); subscribing to {destinations}",
             broker=self._options.describe_broker(),
@@ -748,11 +494,19 @@ class ListenService(Service):
         )
 
     def _broker_error(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+        if self._watching:
+            # An ERROR while waiting for CONNECTED: a refused CONNECT,
+            # which _refused reports, once.
+            return
+        details = f": {body.decode('utf-8', 'replace')[:1000]}" if body else ""
         self._log.error(
-            "the broker sent ERROR: {error}{details}",
-            error=headers.get("message", "(no message header)"),
-            details=f": {body.decode('utf-8', 'replace')[:1000]}" if body else "",
+            "the broker sent ERROR: {error}",
+            error=self._redact(headers.get("message", "(no message header)") + details),
         )
+
+    def _redact(self, text: str) -> str:
+        # A broker might echo the passcode back in its ERROR.
+        return redact(text, self._options["passcode"])
 
     def _receipt(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
         # The listener asks for no receipt but DISCONNECT's.
@@ -763,21 +517,47 @@ class ListenService(Service):
             )
 
     def _disconnected(self, client: StompClient, reason: str) -> None:
-        if self._leaving:
+        if self._leaving or self.exit_status is not None:
             return
-        waiting = client.when_connected()
-        if not waiting.called:
-            # Otherwise the client gave up: _gave_up says so.
+        waiting = self._watch()
+        if waiting is not None and not waiting.called:
+            # Otherwise the client gave up: _not_connected says so.
             self._log.warn("connection lost: {reason}; reconnecting", reason=reason)
-        waiting.addErrback(self._gave_up)
 
-    def _gave_up(self, failure: Failure) -> None:
-        if isinstance(failure.value, ClientClosed) or self._leaving or self.exit_status is not None:
+    def _not_connected(self, failure: Failure) -> None:
+        self._watching = False
+        error = failure.value
+        if isinstance(error, ClientClosed) or self._leaving or self.exit_status is not None:
             return
-        if isinstance(failure.value, NotConnected):
-            self._log.error("giving up: {reason}", reason=failure.getErrorMessage())
+        if isinstance(error, BrokerError):
+            self._refused(error)
+        elif isinstance(error, NotConnected):
+            self._log.error("giving up: {reason}", reason=self._redact(str(error)))
+            self._finish(EXIT_FAILURE)
         else:
             self._log.failure("the client failed", failure)
+            self._finish(EXIT_FAILURE)
+
+    def _refused(self, error: BrokerError) -> None:
+        # Bad credentials or an unknown vhost: on the first connection, a
+        # mistake that retrying will not fix, unless told to wait for one.
+        reason = self._redact(str(error).removeprefix("broker sent ERROR: "))
+        broker = self._options.describe_broker()
+        if self.ever_connected or self._options["retry-refused"]:
+            self._log.warn(
+                "{broker} refused CONNECT: {reason}; retrying ({why})",
+                broker=broker,
+                reason=reason,
+                why="--retry-refused" if not self.ever_connected else "it was accepted before",
+            )
+            self._watch()
+            return
+        self._log.error(
+            "{broker} refused CONNECT: {reason}; exiting with status 1 "
+            "(--retry-refused keeps retrying)",
+            broker=broker,
+            reason=reason,
+        )
         self._finish(EXIT_FAILURE)
 
     def _not_subscribed(self, failure: Failure, destination: str) -> None:

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +43,10 @@ TOP = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TLS_DIR = TOP / ".brokers" / "tls"
 PASSCODE_VARIABLE = "STOMP_LISTEN_TEST_PASSCODE"
+WRONG_PASSCODE_VARIABLE = "STOMP_LISTEN_TEST_WRONG_PASSCODE"
+#: How soon a listener refused on its first connection must have exited,
+#: twistd's start-up included (about 1 s here).
+REFUSED_EXIT_BOUND = 5.0
 RESET_SIGINT = (
     "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
     "os.execv(sys.argv[1], sys.argv[1:])"
@@ -89,8 +94,10 @@ class Listener:
         command: Sequence[str] = ("twistd", "--nodaemon", "--pidfile="),
         stdout: int | None = None,
         default_sigint: bool = False,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.default_sigint = default_sigint
+        self.environment = {**clean_environment(), **(environment or {})}
         self.directory = Path(test.mktemp())
         self.directory.mkdir(parents=True)
         self.stdout_path = self.directory / "stdout"
@@ -118,7 +125,7 @@ class Listener:
             stdout=stdout,
             stderr=stderr,
             cwd=self.directory,
-            env=clean_environment(),
+            env=self.environment,
         )
 
     def output(self) -> bytes:
@@ -462,6 +469,48 @@ class RabbitMQTests(BrokerMixin, TestCase):
         self.assertLess(delays[1], delays[2])
         self.assertEqual(log.count("giving up: gave up after 4 failed attempts"), 1, log)
         self.assertNotIn("Traceback", log)
+
+    def wrong_passcode_listener(self, *argv: str) -> tuple[Listener, str]:
+        # RabbitMQ's guest with a passcode that is not guest's.
+        passcode = f"wrong-{uuid.uuid4().hex}"
+        listener = Listener(
+            self,
+            ["--host", self.broker.host, "--port", str(self.broker.port), "--login", "guest",
+             "--passcode-env", WRONG_PASSCODE_VARIABLE, "-d", unique_queue("refused"), *argv],
+            environment={WRONG_PASSCODE_VARIABLE: passcode},
+        )  # fmt: skip
+        return listener, passcode
+
+    async def test_wrong_passcode_exits(self) -> None:
+        """
+        A wrong passcode on the first connection: the listener exits with
+        status 1 within seconds, with the broker's reason in the log and
+        the passcode nowhere.
+        """
+        started = time.monotonic()
+        listener, passcode = self.wrong_passcode_listener()
+        self.assertEqual(await listener.exited(), 1, listener.log())
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, REFUSED_EXIT_BOUND, listener.log())
+        log = listener.log()
+        self.assertIn("refused CONNECT: Bad CONNECT (Access refused for user 'guest')", log)
+        self.assertIn("exiting with status 1 (--retry-refused keeps retrying)", log)
+        self.assertNotIn(passcode, log)
+        self.assertNotIn(passcode.encode(), listener.output())
+        self.assertNotIn("Traceback", log)
+
+    async def test_wrong_passcode_retry_refused(self) -> None:
+        """
+        With --retry-refused the listener keeps trying, as a service that
+        waits for its credentials to be fixed should, until stopped.
+        """
+        listener, passcode = self.wrong_passcode_listener("--retry-refused")
+        await listener.logged("retrying (--retry-refused)")
+        await listener.logged("reconnecting to")
+        self.assertIsNone(listener.process.poll(), listener.log())
+        listener.signal(signal.SIGTERM)
+        self.assertEqual(await listener.exited(), -signal.SIGTERM, listener.log())
+        self.assertNotIn(passcode, listener.log())
 
 
 class ActiveMQTests(BrokerMixin, TestCase):

@@ -25,9 +25,11 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogEvent, formatEvent, globalLogPublisher
 from twisted.plugin import IPlugin
 from twisted.python import usage
+from twisted.python.reflect import accumulateClassList
 from twisted.trial.unittest import SynchronousTestCase
 
 from stomp_twisted import tap
+from stomp_twisted.cli_options import ConnectionOptions
 from stomp_twisted.client import StompClient
 from stomp_twisted.endpoints import TLSOptions
 from stomp_twisted.failover import ReconnectPolicy
@@ -323,7 +325,11 @@ class OptionsTests(SynchronousTestCase):
         C{--help} describes every option, and so does the manual page.
         """
         options = Options()
-        names = [p[0] for p in options.optParameters] + [f[0] for f in options.optFlags]
+        parameters: list[list[Any]] = []
+        flags: list[list[Any]] = []
+        accumulateClassList(Options, "optParameters", parameters)
+        accumulateClassList(Options, "optFlags", flags)
+        names = [p[0] for p in parameters] + [f[0] for f in flags]
         names += [
             attribute[4:].replace("_", "-")
             for attribute in dir(options)
@@ -335,11 +341,34 @@ class OptionsTests(SynchronousTestCase):
         for name in names:
             if name in ("help", "version"):
                 continue
-            flag = name in {f[0] for f in options.optFlags}
+            flag = name in {f[0] for f in flags}
             self.assertIn(f"--{name}" if flag else f"--{name}=", text)
             self.assertIn(f"--{name}", manual, f"docs/stomp-listen.rst does not describe --{name}")
-        for parameter in options.optParameters:
+        for parameter in parameters:
             self.assertTrue(parameter[3], parameter[0])
+
+    def test_connection_options_shared(self) -> None:
+        """
+        The connection options come from L{ConnectionOptions}, which
+        stomp-send shares; --header is the listener's older name for
+        --connect-header.
+        """
+        self.assertTrue(issubclass(Options, ConnectionOptions))
+        own: list[list[Any]] = []
+        accumulateClassList(ConnectionOptions, "optParameters", own)
+        self.assertIn("host", [p[0] for p in own])
+        options = parse("-d", QUEUE, "--connect-header", "a=1", "--header", "b=2")
+        self.assertEqual(options.connect_arguments()["connect_headers"], {"a": "1", "b": "2"})
+
+    def test_retry_refused(self) -> None:
+        """
+        --retry-refused is off by default, and makes no sense with
+        --no-reconnect.
+        """
+        self.assertFalse(parse("-d", QUEUE)["retry-refused"])
+        self.assertTrue(parse("-d", QUEUE, "--retry-refused")["retry-refused"])
+        with self.assertRaises(usage.UsageError):
+            parse("-d", QUEUE, "--retry-refused", "--no-reconnect")
 
     def test_subscribe_header_ack_client(self) -> None:
         """
@@ -620,6 +649,13 @@ class ServiceTests(SynchronousTestCase):
     def logged(self) -> str:
         return "\n".join(formatEvent(event) for event in self.events)
 
+    def logged_by_listener(self) -> str:
+        return "\n".join(
+            formatEvent(event)
+            for event in self.events
+            if event.get("log_namespace", "").startswith("stomp_twisted.tap")
+        )
+
     def test_connect_and_subscribe(self) -> None:
         """
         On start the service connects with the options' arguments and
@@ -888,6 +924,88 @@ class ServiceTests(SynchronousTestCase):
         connection = self.connected()
         connection.receive("ERROR", {"message": "access refused"}, b"no such vhost")
         self.assertIn("the broker sent ERROR: access refused: no such vhost", self.logged())
+
+    def refuse(self, connection: FakeConnection, passcode: str = "") -> None:
+        """
+        Answer CONNECT with ERROR, as RabbitMQ does for a wrong passcode,
+        and close the connection; the body echoes C{passcode}, as a
+        careless broker might.
+        """
+        connection.sent()
+        connection.receive(
+            "ERROR", {"message": "Bad CONNECT"}, f"Access refused for user 'me' {passcode}".encode()
+        )
+        connection.lose()
+
+    def test_refused_first_connect_exits(self) -> None:
+        """
+        A broker that refuses the first CONNECT ends the listener at once
+        with exit status 1, its reason logged once, never the passcode
+        (even when the broker echoes it).
+        """
+        service = self.start("-d", QUEUE, "-u", "me", "--passcode", "pw-s3cret")
+        self.refuse(self.endpoint.last, "pw-s3cret")
+        self.assertEqual(service.exit_status, 1)
+        self.assertTrue(self.reactor.hasStopped)
+        logged = self.logged()
+        self.assertIn(
+            "tcp://127.0.0.1:61613 refused CONNECT: Bad CONNECT (Access refused for user "
+            "'me' ***); exiting with status 1 (--retry-refused keeps retrying)",
+            logged,
+        )
+        self.assertNotIn("pw-s3cret", self.logged_by_listener())
+        self.assertNotIn("the broker sent ERROR", logged)
+        self.assertNotIn("Traceback", logged)
+        self.assertEqual(self.endpoint.attempts, 1)
+
+    def test_retry_refused_keeps_trying(self) -> None:
+        """
+        With --retry-refused each refusal is logged and retried after the
+        client's refusal delay, until the broker accepts.
+        """
+        service = self.start("-d", QUEUE, "--retry-refused")
+        self.refuse(self.endpoint.last)
+        self.reactor.advance(6)
+        self.assertEqual(self.endpoint.attempts, 2)
+        self.refuse(self.endpoint.last)
+        self.reactor.advance(12)
+        self.assertEqual(self.endpoint.attempts, 3)
+        self.assertIsNone(service.exit_status)
+        self.assertFalse(self.reactor.hasStopped)
+        self.assertEqual(self.logged().count("retrying (--retry-refused)"), 2)
+        connection = self.connected()
+        self.assertEqual(connection.sent_one().command, "SUBSCRIBE")
+        self.message(connection, 1)
+        self.assertEqual(self.output.data, b"message 1\n")
+
+    def test_refused_after_connected_retries(self) -> None:
+        """
+        Once the broker has accepted the listener, a later refusal (a
+        passcode changed meanwhile) is retried with back-off, as a lost
+        connection is.
+        """
+        service = self.start("-d", QUEUE)
+        self.connected().lose(TCPConnectionLost())
+        self.reactor.advance(1)
+        self.refuse(self.endpoint.last)
+        self.assertIsNone(service.exit_status)
+        self.assertIn("retrying (it was accepted before)", self.logged())
+        self.reactor.advance(6)
+        self.connected()
+        self.assertEqual(self.endpoint.attempts, 3)
+        self.assertIsNone(service.exit_status)
+
+    def test_retry_refused_gives_up(self) -> None:
+        """
+        --retry-refused still counts --reconnect-attempts: the listener
+        gives up with exit status 1 after them.
+        """
+        service = self.start("-d", QUEUE, "--retry-refused", "--reconnect-attempts", "2")
+        self.refuse(self.endpoint.last)
+        self.reactor.advance(6)
+        self.refuse(self.endpoint.last)
+        self.assertEqual(service.exit_status, 1)
+        self.assertIn("giving up: gave up after 2 failed attempts", self.logged())
 
     def test_pretty_numbers_and_times(self) -> None:
         """
