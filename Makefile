@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DESTINATION ?= /queue/demo
 
-.PHONY: install listen demo-send test lint docs brokers clean
+.PHONY: install listen demo-send test lint docs brokers clean check-package test-pythons
 
 # A normal (not editable) install: a default editable install hides
 # twisted/plugins/ from twistd.  Sources run from the work tree anyway,
@@ -14,10 +14,12 @@ install: $(VENV)/.deps
 	@$(PY) -m pip install -q --no-deps --force-reinstall . 2>&1 | grep -v -i -e warning -e "^ *return" || true
 	@$(PY) -c 'from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))'
 
-$(VENV)/.deps: setup.cfg pyproject.toml
+# The development tools come pinned from requirements-dev.txt, the
+# package's own dependencies from setup.cfg.
+$(VENV)/.deps: setup.cfg pyproject.toml requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q '.[dev]'
+	$(PY) -m pip install -q -r requirements-dev.txt .
 	touch $@
 
 brokers:
@@ -31,11 +33,13 @@ listen: install
 	@$(VENV)/bin/twistd --nodaemon --pidfile= stomp-listen --destination $(DESTINATION)
 
 demo-send: install
-	$(PY) scripts/demo_send.py --destination $(DESTINATION)
+	@bash scripts/brokers start rabbitmq
+	printf 'hello %s from stomp_twisted\n' 1 2 3 | $(VENV)/bin/stomp-send --lines --verbose --destination $(DESTINATION)
 
 # The whole test suite, brokers included.
 test: install
 	bash scripts/brokers start
+	bash scripts/brokers cluster start
 	bash scripts/test
 
 lint: install
@@ -46,8 +50,18 @@ lint: install
 docs: install
 	$(PY) -m sphinx -q -W --keep-going -b html docs docs/_build/html
 
+# The sdist and wheel built, checked with twine, and the wheel installed
+# into a fresh virtualenv where twistd and stomp-send must start (CI runs it).
+check-package: install
+	VENV=$(VENV) bash scripts/check_package
+
+# The tests that need no broker, on every other Python version the
+# classifiers claim (CI runs it; the whole suite runs on $(VENV)'s Python).
+test-pythons: install
+	VENV=$(VENV) bash scripts/test_pythons
+
 clean:
-	rm -rf build docs/_build _trial_temp* *.egg-info
+	rm -rf build dist docs/_build _trial_temp* *.egg-info
 
 # The memory benchmark (bench/README.md): 100,000 messages through a slow
 # consumer, stomp_twisted against stomp.py, on the local RabbitMQ; about

@@ -7,6 +7,14 @@ suite, and C{trial test} has been seen to run CPython's and report PASSED.
 This wrapper checks that C{test} is ours, runs trial on it, and fails
 unless trial ran tests of ours, and at least C{--min-tests} of them; it
 ends with a "N passed, N failed" line that CI reads.
+
+With C{--no-brokers} it runs the tests that need no broker, as the check
+on every supported Python does (C{scripts/test_pythons}): trial runs in a
+network namespace of its own (C{unshare}) whose loopback holds no broker,
+with C{CI} unset, so every broker test skips through
+C{test.brokers.require} and no other test can reach a broker even by
+mistake; the scripted fake brokers of C{test/hostile.py} listen on that
+namespace's loopback.
 """
 
 from __future__ import annotations
@@ -14,15 +22,25 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: A shell line run inside the new network namespace: its loopback starts
+#: down, and the fake brokers and test servers listen on 127.0.0.1.
+LOOPBACK_UP = 'ip link set lo up && exec "$@"'
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--min-tests", type=int, default=500)
+    parser.add_argument(
+        "--no-brokers",
+        action="store_true",
+        help="run in a network namespace with no broker, so broker tests skip",
+    )
     parser.add_argument("tests", nargs="*", default=["test"])
     args = parser.parse_args()
     os.chdir(TOP)
@@ -34,6 +52,17 @@ def main() -> int:
         return 2
     env = dict(os.environ, PYTHONPATH=TOP + os.pathsep + os.environ.get("PYTHONPATH", ""))
     command = [sys.executable, "-m", "twisted.trial", "--reporter=bwverbose", *args.tests]
+    if args.no_brokers:
+        # A trial directory per Python, since scripts/test_pythons runs
+        # several at once from the top of the tree.
+        command.insert(
+            -len(args.tests),
+            f"--temp-directory=_trial_temp-py{sys.version_info[0]}{sys.version_info[1]}",
+        )
+        isolated = without_brokers(command, env)
+        if isolated is None:
+            return 2
+        command = isolated
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     lines = []
@@ -59,6 +88,31 @@ def main() -> int:
         print(f"trial ran tests that are not ours: {foreign[:3]}", file=sys.stderr)
         return 3
     return 0
+
+
+def without_brokers(command: list[str], env: dict[str, str]) -> list[str] | None:
+    """
+    Wrap C{command} to run in a new network namespace, and unset C{CI} in
+    C{env}: there a missing broker is the expected state, a skip and not
+    a failure.
+
+    @return: the wrapped command, or C{None} (after saying why) when this
+        machine cannot make a network namespace.
+    """
+    env.pop("CI", None)
+    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
+    if missing:
+        print(f"--no-brokers needs {' and '.join(missing)} (util-linux, iproute2)", file=sys.stderr)
+        return None
+    wrapped = ["unshare", "--net", "--map-root-user", "sh", "-c", LOOPBACK_UP, "sh", *command]
+    probe = subprocess.run([*wrapped[: -len(command)], "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        print(
+            f"--no-brokers: cannot make a network namespace: {probe.stderr.strip()}",
+            file=sys.stderr,
+        )
+        return None
+    return wrapped
 
 
 if __name__ == "__main__":
