@@ -418,7 +418,7 @@ def latency_rows(spec: Spec, by_client: dict[str, Any]) -> list[list[str]]:
 @dataclass(frozen=True)
 class Target:
     """
-    One of the issue's targets: C{client}'s C{metric} on C{key}, over
+    One of the project's goals: C{client}'s C{metric} on C{key}, over
     C{base}'s on C{base_key}, against C{goal}.
     """
 
@@ -471,7 +471,7 @@ def targets(
     samples: dict[str, dict[str, dict[str, list[dict[str, Any]]]]],
 ) -> list[list[str]]:
     """
-    The issue's targets, as ratios of medians measured in this run, with
+    The project's goals, as ratios of medians measured in this run, with
     the range of the ratios repetition by repetition.
     """
     rows: list[list[str]] = []
@@ -511,7 +511,7 @@ def targets(
             value = statistics.median(good) / statistics.median(good_base)
             shown = f"{value:.0%}" if percent else f"x{value:.2f}"
             ratios = paired_ratios(runs, base_runs)
-            # The issue's targets are RabbitMQ's; ActiveMQ's are shown alike.
+            # The goals are set for RabbitMQ; ActiveMQ's are shown alike.
             mark = verdict(value, goal, target.higher) if broker == "rabbitmq" else ""
             rows.append(
                 [f"{title} {target.what}", shown_goal, shown, _range(ratios, percent), mark]
@@ -585,7 +585,7 @@ def render(
             "~~~~~~~",
             "",
             "Ratios of medians; the range is that of the ratios repetition by repetition.",
-            "The issue's targets are RabbitMQ's: ActiveMQ is shown for comparison.",
+            "The goals are set for RabbitMQ: ActiveMQ is shown for comparison.",
             "",
         ]
         lines += _table(["target", "goal", "measured", "range", ""], rows)

@@ -22,7 +22,8 @@ async def hello(reactor):
         "127.0.0.1",
         destination=DESTINATION,  # subscribe to it once connected
         ack="auto",  # acknowledge each message once on_message returns
-        connect_headers={"login": "guest", "passcode": "guest"},
+        login="guest",
+        passcode="guest",
         reactor=reactor,
     )
     text = f"hello, {uuid.uuid4()}"
