@@ -152,8 +152,10 @@ class ConnectionOptions(usage.Options):
             "host",
             "H",
             None,
-            "Broker host name or address, or a failover URI listing several brokers, "
-            "like failover:(tcp://a:61613,tcp://b:61613). [default: 127.0.0.1]",
+            "Broker host name or address; or a broker URL: tcp://h:61613, ssl://h:61612, "
+            "or over WebSocket ws://h:15674/ws or wss://h/ws (needs the websocket extra); "
+            "or a failover URI listing several brokers, like "
+            "failover:(tcp://a:61613,ws://b:15674/ws). [default: 127.0.0.1]",
         ],
         ["port", "p", None, "Broker port. [default: 61613, or 61612 with --ssl]", int],
         [
@@ -270,7 +272,12 @@ class ConnectionOptions(usage.Options):
             if self["port"] is not None:
                 raise usage.UsageError("a failover URI carries its own ports: drop --port")
             try:
-                parse_failover_uri(host)
+                brokers, _ = parse_failover_uri(host)
+                if any(broker.websocket for broker in brokers):
+                    # Said now, not on the first connection attempt.
+                    from .websocket import require_autobahn
+
+                    require_autobahn()
             except BadArgument as error:
                 raise usage.UsageError(str(error)) from None
         elif is_endpoint_description(host):

@@ -56,6 +56,7 @@ from .failover import (
     BrokerAddress,
     FailoverEndpoint,
     ReconnectPolicy,
+    parse_broker_uri,
     parse_failover_uri,
 )
 from .frame import VERSIONS, Frame, FrameLimits
@@ -2002,6 +2003,7 @@ def connect(
     reactor: Any = None,
     tls: TLSOptions | None = None,
     start: bool = True,
+    websocket_headers: Mapping[str, str] | None = None,
     **options: Any,
 ) -> StompClient:
     """
@@ -2010,10 +2012,15 @@ def connect(
     reconnecting after failures and losses (see C{reconnect}).
 
     @param host: the broker's host name or address; or a list of
-        C{(host, port)} pairs (or L{BrokerAddress}es) to fail over
-        between; or an ActiveMQ-style URI,
-        C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false},
-        whose options set the reconnect policy; or a Twisted endpoint
+        C{(host, port)} pairs (or L{BrokerAddress}es, or broker URIs such
+        as C{"ws://h1:15674/ws"}) to fail over between; or a broker URI,
+        C{tcp://h:61613}, C{ssl://h:61612}, or for STOMP over WebSocket
+        C{ws://h:15674/ws} or C{wss://h/ws} (these need the C{websocket}
+        extra: C{pip install 'stomp_twisted[websocket]'}); or an
+        ActiveMQ-style URI,
+        C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false} (it
+        may list C{ws://} and C{wss://} brokers too), whose options set
+        the reconnect policy; or a Twisted endpoint
         description string such as C{"tls:host=h:port=61612"}; or a
         Twisted client endpoint object (C{IStreamClientEndpoint}), or a
         list of them to fail over between, for custom transports and
@@ -2030,11 +2037,16 @@ def connect(
         C{destination}.
     @param reactor: the reactor to use; the global one if omitted.
     @param tls: TLS settings (a private CA, a client certificate, ...);
-        giving them implies C{ssl}.
+        giving them implies C{ssl}.  They apply to the C{ssl://} and
+        C{wss://} brokers of a URI or list as well.
     @param start: start connecting now (the default); with C{False} the
         client waits for L{StompClient.start}, so that observers can be
         registered first (L{StompService<stomp_twisted.service.StompService>}
         does this).
+    @param websocket_headers: extra headers of the WebSocket opening
+        handshake with C{ws://} and C{wss://} brokers, such as
+        C{{"Origin": "https://app.example"}} for an endpoint (Spring's)
+        that checks it; only with a WebSocket broker.
     @param options: passed to L{StompClient} (C{reconnect},
         C{receipt_timeout}, ...); a C{reconnect} given here overrides a
         failover URI's options.
@@ -2044,7 +2056,10 @@ def connect(
         outside 0-65535 (C{0} and C{None} mean the default, as in
         AnyEvent::STOMP) or given with a list of brokers, C{ack} or
         C{subscribe_headers} without a C{destination}, a reactor without
-        C{IReactorTime} (and C{IReactorTCP} for a host name), and every
+        C{IReactorTime} (and C{IReactorTCP} for a host name), a C{ws://}
+        or C{wss://} broker without autobahn installed (the message says
+        what to install), C{websocket_headers} without a WebSocket
+        broker or naming a header the handshake sets itself, and every
         setting L{StompClient} checks.
     @raise UnrepresentableHeader: for a C{CONNECT} header, login,
         passcode or vhost that cannot be written (the message never
@@ -2068,6 +2083,9 @@ def connect(
     if given_endpoints is None:
         brokers = _brokers(host, port, ssl, tls, options)
         _check_reactor_reaches(reactor, brokers)
+        websocket_headers = _check_websocket_headers(websocket_headers, brokers)
+    elif websocket_headers is not None:
+        raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
     else:
         _refuse_port(port, "an endpoint object, which knows where it connects")
         if ssl:
@@ -2090,7 +2108,13 @@ def connect(
     arguments.check_number(connect_timeout, "connect_timeout", above=True)
     if given_endpoints is None:
         endpoint = broker_endpoint(
-            reactor, brokers, tls=tls, randomize=randomize, timeout=connect_timeout
+            reactor,
+            brokers,
+            tls=tls,
+            randomize=randomize,
+            timeout=connect_timeout,
+            versions=options.get("versions", VERSIONS),
+            websocket_headers=websocket_headers,
         )
     else:
         names = [_endpoint_name(given) for given in given_endpoints]
@@ -2137,7 +2161,8 @@ def _check_connect_options(options: Mapping[str, object]) -> None:
     if unknown:
         raise BadArgument(
             f"unknown option(s) {', '.join(map(repr, unknown))}; connect() takes host, port, "
-            "ssl, destination, ack, connect_headers, subscribe_headers, reactor, tls and "
+            "ssl, destination, ack, connect_headers, subscribe_headers, reactor, tls, "
+            "start, websocket_headers and "
             f"these options of StompClient: {', '.join(valid)}"
         )
 
@@ -2152,7 +2177,7 @@ def _brokers(
     # The brokers that host (and port) name; a failover URI's policy goes
     # to options unless a reconnect was given.
     if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
-        _refuse_port(port, "a URI, which gives its own ports")
+        _refuse_port(port, "a URI, which gives its own ports (a ws:// URL too)")
         addresses, policy = parse_failover_uri(host)
         options.setdefault("reconnect", policy)
         return list(addresses)
@@ -2200,12 +2225,29 @@ def _refuse_port(port: object, what: str) -> None:
 
 def _check_reactor_reaches(reactor: object, brokers: Sequence[BrokerAddress | str]) -> None:
     # The reactor must be able to make the connections the brokers need,
-    # or every attempt would fail the same way, for ever.
+    # or every attempt would fail the same way, for ever; and WebSocket
+    # brokers need autobahn, the websocket extra.
     for broker in brokers:
         if isinstance(broker, str) and broker.startswith("unix:"):
             arguments.check_provides(reactor, "reactor", IReactorUNIX)
         else:
             arguments.check_provides(reactor, "reactor", IReactorTCP)
+        if isinstance(broker, BrokerAddress) and broker.path is not None:
+            from .websocket import require_autobahn
+
+            require_autobahn()
+
+
+def _check_websocket_headers(
+    headers: object, brokers: Sequence[BrokerAddress | str]
+) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    if not any(isinstance(b, BrokerAddress) and b.path is not None for b in brokers):
+        raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
+    from .websocket import check_websocket_headers
+
+    return check_websocket_headers(headers)
 
 
 def _subscription_headers(
@@ -2238,10 +2280,20 @@ def _subscription_headers(
 
 
 def _broker_address(item: object, ssl: bool) -> BrokerAddress:
+    if isinstance(item, str) and "://" in item:
+        # A broker URI in a list ("ws://h:15674/ws"): its scheme says
+        # whether it is TLS, not connect()'s ssl.
+        return parse_broker_uri(item)
     if isinstance(item, BrokerAddress):
         arguments.check_host(item.host, "a BrokerAddress's host")
         arguments.check_int(item.port, "a BrokerAddress's port", minimum=1, maximum=65535)
         arguments.check_bool(item.ssl, "a BrokerAddress's ssl")
+        if item.path is not None and (
+            not isinstance(item.path, str) or not item.path.startswith("/")
+        ):
+            raise BadArgument(
+                f"a BrokerAddress's path must be None or a str starting with /, not {item.path!r}"
+            )
         return item
     if isinstance(item, tuple) and len(item) == 2:
         host, port = item
@@ -2249,5 +2301,6 @@ def _broker_address(item: object, ssl: bool) -> BrokerAddress:
         # (A port of 0 means the default, as for connect()'s port.)
         return BrokerAddress(host, arguments.check_port(port, ssl, "a broker's port"), ssl)
     raise BadArgument(
-        f"a broker is a (host, port) pair or a BrokerAddress, not {type(item).__name__}"
+        "a broker is a (host, port) pair, a BrokerAddress or a URI such as"
+        f" ws://host:15674/ws, not {type(item).__name__}"
     )

@@ -1,14 +1,14 @@
 """
 Building the Twisted client endpoints a STOMP client connects through:
-plain TCP, TLS verified by default, lists of brokers and endpoint
-description strings.
+plain TCP, TLS verified by default, WebSocket (C{ws://}, C{wss://}),
+lists of brokers and endpoint description strings.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from zope.interface import implementer
 
 from .errors import BadArgument, NotConnected, StompError
 from .failover import BrokerAddress, FailoverEndpoint
+from .frame import VERSIONS
 from .resolve import BrokerNameResolver, ResolvingReactor
 
 __all__ = [
@@ -599,19 +600,29 @@ def broker_endpoint(
     tls: TLSOptions | None = None,
     randomize: bool = False,
     timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    versions: Sequence[str] = VERSIONS,
+    websocket_headers: Mapping[str, str] | None = None,
 ) -> FailoverEndpoint:
     """
     A L{FailoverEndpoint} over C{brokers}: addresses, or Twisted endpoint
-    description strings.
+    description strings.  An address with a C{path} (C{ws://} or
+    C{wss://}) is reached over WebSocket (L{stomp_twisted.websocket}),
+    through the same TCP or TLS endpoint as any other.
 
     @param timeout: seconds a connection attempt may take, name
         resolution and TCP connection included (the TLS handshake and the
         STOMP one come after, under the client's C{connect_timeout}); an
         attempt still going after that fails with L{NotConnected}.
-        C{None}: no such bound.
+        C{None}: no such bound.  For a WebSocket broker, the bound also
+        covers the TLS and WebSocket handshakes.
+    @param versions: the STOMP versions the client offers: a WebSocket
+        broker is offered their subprotocols (C{v12.stomp}, ...).
+    @param websocket_headers: extra headers of the WebSocket opening
+        handshake (C{Origin}, ...), for the WebSocket brokers.
     @raise BadArgument: for a description string Twisted cannot parse, a
-        TLS file that cannot be loaded, or a C{timeout} that is not a
-        number above 0.
+        TLS file that cannot be loaded, a C{timeout} that is not a
+        number above 0, or a WebSocket broker without autobahn installed
+        (the message names the C{websocket} extra).
     """
     endpoints: list[IStreamClientEndpoint] = []
     names: list[str] = []
@@ -626,6 +637,12 @@ def broker_endpoint(
         else:
             endpoint = client_endpoint(reactor, broker.host, broker.port, ssl=broker.ssl, tls=tls)
             name = str(broker)
+            if broker.path is not None:
+                from .websocket import WebSocketEndpoint
+
+                endpoint = WebSocketEndpoint(
+                    reactor, endpoint, broker, versions=versions, headers=websocket_headers
+                )
         if timeout is not None:
             endpoint = TimeoutEndpoint(reactor, endpoint, timeout, name)
         endpoints.append(endpoint)

@@ -23,6 +23,7 @@ __all__ = [
     "BrokerAddress",
     "FailoverEndpoint",
     "ReconnectPolicy",
+    "parse_broker_uri",
     "parse_failover_uri",
 ]
 
@@ -33,15 +34,30 @@ class BrokerAddress:
     One broker of a list.
 
     @ivar host: its host name or address.
-    @ivar port: its STOMP port.
+    @ivar port: its STOMP port (or its WebSocket endpoint's HTTP port).
     @ivar ssl: whether to connect over TLS.
+    @ivar path: for STOMP over WebSocket, the HTTP path (and query, if
+        any) of the broker's WebSocket endpoint, such as C{"/ws"}: a
+        C{ws://} address (C{wss://} with C{ssl}).  C{None}, the default,
+        for STOMP straight over TCP.
     """
 
     host: str
     port: int
     ssl: bool = False
+    path: str | None = None
+
+    @property
+    def websocket(self) -> bool:
+        """
+        Whether STOMP goes over WebSocket to this broker.
+        """
+        return self.path is not None
 
     def __str__(self) -> str:
+        if self.path is not None:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"{'wss' if self.ssl else 'ws'}://{host}:{self.port}{self.path}"
         return f"{'ssl' if self.ssl else 'tcp'}://{self.host}:{self.port}"
 
 
@@ -143,17 +159,44 @@ def _boolean(text: str) -> bool:
     return lowered == "true"
 
 
-def _address(text: str) -> BrokerAddress:
+def parse_broker_uri(text: str) -> BrokerAddress:
+    """
+    Parse one broker's URI: C{tcp://host:port} or C{ssl://host:port}
+    (C{stomp://} and C{stomp+ssl://} too), or a WebSocket URL,
+    C{ws://host:port/path} or C{wss://host:port/path}.  The port
+    defaults to 61613 (61612 for C{ssl}), or for WebSocket to the HTTP
+    one (80, 443 for C{wss}); a WebSocket path to C{/}.
+
+    @raise BadArgument: for another scheme, no host, a bad port, or
+        user information (C{user:pass@}) in a WebSocket URL: the STOMP
+        login and passcode are given to L{connect<stomp_twisted.connect>}.
+    """
+    if not isinstance(text, str):
+        raise BadArgument(f"a broker URI is a str, not {type(text).__name__}")
     parts = urlsplit(text.strip())
-    if parts.scheme not in ("tcp", "ssl", "stomp", "stomp+ssl"):
-        raise BadArgument(f"broker URI {text!r}: the scheme must be tcp or ssl")
+    scheme = parts.scheme.lower()
+    if scheme not in ("tcp", "ssl", "stomp", "stomp+ssl", "ws", "wss"):
+        raise BadArgument(f"broker URI {text!r}: the scheme must be tcp, ssl, ws or wss")
     if not parts.hostname:
         raise BadArgument(f"broker URI {text!r} names no host")
-    ssl = parts.scheme in ("ssl", "stomp+ssl")
     try:
         port = parts.port
     except ValueError as error:
         raise BadArgument(f"broker URI {text!r}: {error}") from None
+    if scheme in ("ws", "wss"):
+        if parts.username is not None or parts.password is not None:
+            # It would end up in logs and messages: credentials go to
+            # connect()'s login and passcode.
+            raise BadArgument(
+                "a WebSocket broker URI must not hold user information (user:pass@): "
+                "give login and passcode to connect() instead"
+            )
+        if parts.fragment:
+            raise BadArgument(f"broker URI {text!r}: a WebSocket URL has no #fragment")
+        secure = scheme == "wss"
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return BrokerAddress(parts.hostname, port or (443 if secure else 80), secure, path)
+    ssl = scheme in ("ssl", "stomp+ssl")
     return BrokerAddress(parts.hostname, port or (61612 if ssl else 61613), ssl)
 
 
@@ -161,7 +204,10 @@ def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy |
     """
     Parse an ActiveMQ-style failover URI such as
     C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false&maxReconnectAttempts=5}
-    (or a single C{tcp://host:port}).
+    (or a single C{tcp://host:port}).  WebSocket brokers may be listed
+    too, C{failover:(ws://h1:15674/ws,tcp://h2:61613)} (see
+    L{parse_broker_uri}); a WebSocket URL's own query stays with it, as
+    the failover options come after the closing parenthesis.
 
     Options, as ActiveMQ names them (delays in milliseconds):
     C{initialReconnectDelay}, C{maxReconnectDelay}, C{backOffMultiplier},
@@ -180,7 +226,7 @@ def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy |
         raise BadArgument(f"a failover URI is a str, not {type(uri).__name__}")
     text = uri.strip()
     if not text.startswith("failover:"):
-        return [_address(text)], ReconnectPolicy()
+        return [parse_broker_uri(text)], ReconnectPolicy()
     rest = text[len("failover:") :]
     query = ""
     if rest.startswith("("):
@@ -193,7 +239,7 @@ def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy |
         query = after[1:]
     else:
         brokers, _, query = rest.partition("?")
-    addresses = [_address(part) for part in brokers.split(",") if part.strip()]
+    addresses = [parse_broker_uri(part) for part in brokers.split(",") if part.strip()]
     if not addresses:
         raise BadArgument(f"failover URI {uri!r} lists no broker")
     settings: dict[str, Any] = {"randomize": True}

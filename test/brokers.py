@@ -19,8 +19,21 @@ class Broker:
     port: int
     login: str | None = None
     passcode: str | None = None
+    #: The HTTP path of a STOMP-over-WebSocket endpoint; C{None} for STOMP
+    #: over TCP.
+    ws_path: str | None = None
 
     host = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        """
+        The C{ws://} URL of a WebSocket endpoint, as C{connect()} and
+        C{stomp-listen --host} take it.
+        """
+        if self.ws_path is None:
+            raise ValueError(f"{self.name} is not a WebSocket endpoint")
+        return f"ws://{self.host}:{self.port}{self.ws_path}"
 
     def connect_headers(self) -> dict[str, str]:
         headers = {}
@@ -41,6 +54,14 @@ BROKERS = (RABBITMQ, ACTIVEMQ)
 COILMQ = Broker("coilmq", 61633)
 #: Debian's stompserver 0.9.9, STOMP 1.0 only, likewise not in L{BROKERS}.
 STOMPSERVER = Broker("stompserver", 61643)
+#: RabbitMQ's Web-STOMP plugin (rabbitmq_web_stomp), STOMP over WebSocket,
+#: as C{scripts/brokers start rabbitmq} enables it.
+RABBITMQ_WS = Broker("rabbitmq-ws", 15674, "guest", "guest", ws_path="/ws")
+#: The WebSocket endpoints of the WebSocket tests (test.test_websocket_brokers).
+#: ActiveMQ has none here: Debian's activemq 5.17 package lacks the module
+#: of its ws:// transport (activemq-http, and the Jetty it runs on), so
+#: scripts/activemq/activemq.xml declares no ws:// connector.
+WS_BROKERS = (RABBITMQ_WS,)
 #: The three nodes of the RabbitMQ cluster of the cluster tests
 #: (test.test_cluster), as C{scripts/brokers cluster start} runs them; each
 #: serves STOMP, and quorum queues.

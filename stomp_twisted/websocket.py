@@ -1,0 +1,435 @@
+"""
+STOMP over WebSocket: the endpoint behind C{ws://} and C{wss://} broker
+URLs, on autobahn's Twisted WebSocket client (the C{websocket} extra:
+C{pip install 'stomp_twisted[websocket]'}).
+
+The STOMP protocol does not know it runs over WebSocket: the endpoint
+connects TCP (or TLS, exactly as C{ssl=True} does), performs the
+WebSocket opening handshake, and only then builds the STOMP protocol,
+giving it a transport whose writes go out as binary WebSocket messages
+and into which every message received, text or binary, is fed as bytes.
+STOMP frames may so span messages, and a message may hold several
+frames, as over TCP.
+
+autobahn is imported only when a WebSocket endpoint is made, so that
+the package works without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import (
+    IAddress,
+    IConsumer,
+    IProducer,
+    IProtocol,
+    IProtocolFactory,
+    IPushProducer,
+    IStreamClientEndpoint,
+    ITransport,
+)
+from twisted.internet.protocol import connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from .errors import BadArgument, StompError
+from .frame import VERSIONS
+
+if TYPE_CHECKING:
+    from .failover import BrokerAddress
+
+__all__ = [
+    "INSTALL_HINT",
+    "WebSocketEndpoint",
+    "WebSocketHandshakeError",
+    "check_websocket_headers",
+    "require_autobahn",
+    "subprotocols",
+]
+
+_log = Logger()
+
+#: How to install what C{ws://} and C{wss://} URLs need.
+INSTALL_HINT = "pip install 'stomp_twisted[websocket]'"
+
+# The handshake headers autobahn writes itself, from the URL and the
+# subprotocols: giving them again would send them twice.
+_RESERVED_HEADERS = frozenset(
+    (
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+    )
+)
+
+
+class WebSocketHandshakeError(StompError):
+    """
+    The WebSocket opening handshake with a broker failed: the server
+    refused it (an HTTP status other than 101, such as 403 from an
+    endpoint that checks the C{Origin}, or 404 for a wrong path), or the
+    connection ended before it completed.  The client reports its
+    message as the reason the connection attempt failed, and retries as
+    after any failed attempt.
+
+    @ivar status: the HTTP status the server answered with, if it
+        answered.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def require_autobahn() -> None:
+    """
+    Check that autobahn's Twisted WebSocket client can be imported.
+
+    @raise BadArgument: if it cannot, naming the extra to install.
+    """
+    try:
+        import autobahn.twisted.websocket  # noqa: F401
+    except ImportError as error:
+        raise BadArgument(
+            f"ws:// and wss:// brokers need autobahn ({error}): {INSTALL_HINT}"
+        ) from None
+
+
+def subprotocols(versions: Iterable[str]) -> list[str]:
+    """
+    The STOMP WebSocket subprotocols to offer for the STOMP versions
+    offered, newest first: C{["v12.stomp", "v11.stomp", "v10.stomp"]}
+    for all three.
+    """
+    offered = set(versions)
+    return [f"v{v.replace('.', '')}.stomp" for v in reversed(VERSIONS) if v in offered]
+
+
+def check_websocket_headers(headers: object) -> dict[str, str]:
+    """
+    Check the extra headers of the WebSocket opening handshake.
+
+    @return: a copy, as a C{dict}.
+    @raise BadArgument: for anything but a mapping of non-empty header
+        names to values, both C{str} without line breaks, or for a
+        header the handshake sets itself (C{Host}, C{Upgrade},
+        C{Sec-WebSocket-*}, ...).
+    """
+    if not isinstance(headers, Mapping):
+        raise BadArgument(
+            f"websocket_headers must be a mapping of header names to values, "
+            f"not {type(headers).__name__}"
+        )
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not name or not name.isascii():
+            raise BadArgument(f"websocket_headers: bad header name {name!r}")
+        if any(c in name for c in ":\r\n \t"):
+            raise BadArgument(f"websocket_headers: bad header name {name!r}")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            # (The value is not quoted: it may be a token.)
+            raise BadArgument(
+                f"websocket_headers: the value of {name} must be a str without line breaks"
+            )
+        if name.lower() in _RESERVED_HEADERS:
+            raise BadArgument(f"websocket_headers: {name} is set by the WebSocket handshake itself")
+        if name.lower() in (n.lower() for n in checked):
+            raise BadArgument(f"websocket_headers: {name} is given twice")
+        checked[name] = value
+    return checked
+
+
+@implementer(ITransport, IConsumer, IPushProducer)
+class _StompOverWebSocket:
+    # The transport the STOMP protocol writes to and reads from: whole
+    # writes become binary WebSocket messages; producers (the STOMP
+    # protocol's send-buffer watch) and pausing reading go to the TCP
+    # (or TLS) transport beneath, so that flow control works as over TCP.
+    def __init__(self, websocket: Any) -> None:
+        self._websocket = websocket
+        self.disconnecting = False
+
+    @property
+    def _stream(self) -> Any:
+        return self._websocket.transport
+
+    def write(self, data: bytes) -> None:
+        if not data or not self._websocket.stomp_can_send():
+            return  # as TCP drops writes after loseConnection
+        self._websocket.sendMessage(bytes(data), isBinary=True)
+
+    def writeSequence(self, data: Iterable[bytes]) -> None:
+        self.write(b"".join(data))
+
+    def loseConnection(self) -> None:
+        # The closing handshake: the server answers and closes TCP.  The
+        # STOMP protocol aborts the connection if it takes too long
+        # (its close_timeout).
+        if self.disconnecting:
+            return
+        self.disconnecting = True
+        if self._websocket.stomp_can_send():
+            self._websocket.sendClose(1000)
+        elif self._stream is not None:
+            self._stream.loseConnection()
+
+    def abortConnection(self) -> None:
+        self.disconnecting = True
+        if self._stream is not None:
+            self._stream.abortConnection()
+
+    def getPeer(self) -> IAddress:
+        return self._stream.getPeer()  # type: ignore[no-any-return]
+
+    def getHost(self) -> IAddress:
+        return self._stream.getHost()  # type: ignore[no-any-return]
+
+    def registerProducer(self, producer: IProducer, streaming: bool) -> None:
+        self._stream.registerProducer(producer, streaming)
+
+    def unregisterProducer(self) -> None:
+        if self._stream is not None:
+            self._stream.unregisterProducer()
+
+    def pauseProducing(self) -> None:
+        if self._stream is not None:
+            self._stream.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        if self._stream is not None:
+            self._stream.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self.abortConnection()
+
+
+@implementer(ITransport)
+class _PlainView:
+    # A transport as seen without its TLS interface (see makeConnection
+    # below); everything else is the transport's own.
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            # Not zope.interface's __provides__ and the like: the point.
+            raise AttributeError(name)
+        return getattr(self._transport, name)
+
+
+class _Attempt:
+    # One connection attempt: the Deferred the endpoint returned, which
+    # fires with the STOMP protocol once the WebSocket is open.
+    def __init__(self, factory: IProtocolFactory, url: str) -> None:
+        self.stomp_factory = factory
+        self.url = url
+        self.result: Deferred[IProtocol] = Deferred(self._cancel)
+        self.connecting: Deferred[Any] | None = None
+        self.websocket: Any = None
+
+    def _cancel(self, result: Deferred[IProtocol]) -> None:
+        if self.connecting is not None and not self.connecting.called:
+            self.connecting.cancel()
+        elif self.websocket is not None and self.websocket.transport is not None:
+            self.websocket.transport.abortConnection()
+
+    def fail(self, error: Exception | Failure) -> None:
+        if not self.result.called:
+            failure = error if isinstance(error, Failure) else Failure(error)  # type: ignore[no-untyped-call]
+            self.result.errback(failure)
+
+
+_classes: tuple[type, type] | None = None
+
+
+def _autobahn_classes() -> tuple[type, type]:
+    # autobahn's classes are subclassed on first use, not at import.
+    global _classes
+    if _classes is not None:
+        return _classes
+    require_autobahn()
+    from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+
+    class StompWebSocketProtocol(WebSocketClientProtocol):
+        factory: Any
+        _stomp: Any = None
+        _adapter: _StompOverWebSocket | None = None
+
+        def stomp_can_send(self) -> bool:
+            return bool(self.state == self.STATE_OPEN)
+
+        def makeConnection(self, transport: Any) -> None:
+            # autobahn reads the TLS channel binding (for WAMP's
+            # authentication) off a TLS transport, and fails on the
+            # wrapper that explains TLS failures (stomp_twisted.endpoints)
+            # standing in front of it; STOMP has no use for it.
+            super().makeConnection(_PlainView(transport))  # type: ignore[no-untyped-call]
+
+        def onOpen(self) -> None:
+            attempt: _Attempt = self.factory.attempt
+            stream: Any = self.transport  # TCP, or the TLS layer's
+            if attempt.result.called:  # cancelled meanwhile
+                stream.abortConnection()
+                return
+            stomp = attempt.stomp_factory.buildProtocol(stream.getPeer())
+            if stomp is None:
+                stream.abortConnection()
+                attempt.fail(WebSocketHandshakeError(f"no protocol for {attempt.url}"))
+                return
+            self._stomp = stomp
+            self._adapter = _StompOverWebSocket(self)
+            stomp.makeConnection(self._adapter)
+            attempt.result.callback(stomp)
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            # Text messages carry the same bytes (not checked for UTF-8,
+            # see WebSocketEndpoint.connect); STOMP's own decoder takes them either way.
+            if self._stomp is not None:
+                self._stomp.dataReceived(bytes(payload))
+
+        def connectionLost(self, reason: Failure = connectionDone) -> None:
+            super().connectionLost(reason)
+            stomp, self._stomp = self._stomp, None
+            if stomp is not None:
+                stomp.connectionLost(self._stomp_reason(reason))
+            else:
+                self.factory.attempt.fail(self._handshake_failure(reason))
+
+        def _stomp_reason(self, reason: Failure) -> Failure:
+            # A TCP close after an unclean WebSocket ending (no closing
+            # handshake) is a lost connection, not a clean one.
+            if isinstance(reason.value, ConnectionDone) and not self.wasClean:
+                why = self.wasNotCleanReason or "the WebSocket was not closed cleanly"
+                return Failure(ConnectionLost(why))  # type: ignore[no-untyped-call]
+            return reason
+
+        def _handshake_failure(self, reason: Failure) -> Failure | Exception:
+            url = self.factory.attempt.url
+            status_line = getattr(self, "http_status_line", None)
+            status: int | None = None
+            if status_line:
+                fields = str(status_line).split(None, 2)
+                if len(fields) >= 2 and fields[1].isdigit():
+                    status = int(fields[1])
+            if status is not None and status != 101:
+                text = " ".join(str(status_line).split()[1:])
+                message = f"{url} refused the WebSocket handshake: HTTP {text}"
+                if status in (401, 403):
+                    message += (
+                        " (an endpoint that checks the Origin or other handshake headers"
+                        " wants websocket_headers)"
+                    )
+                elif status == 404:
+                    message += " (is the path right?)"
+                return WebSocketHandshakeError(message, status)
+            if not isinstance(reason.value, (ConnectionDone, ConnectionLost)):
+                # A TLSError (explained as for ssl=True), an abort, ...
+                return reason
+            why = self.wasNotCleanReason or reason.getErrorMessage()
+            return WebSocketHandshakeError(f"WebSocket handshake with {url} failed: {why}", status)
+
+    class StompWebSocketFactory(WebSocketClientFactory):
+        protocol = StompWebSocketProtocol
+        attempt: _Attempt
+
+    _classes = (StompWebSocketFactory, StompWebSocketProtocol)
+    return _classes
+
+
+@implementer(IStreamClientEndpoint)
+class WebSocketEndpoint:
+    """
+    An endpoint that connects to a STOMP broker's WebSocket endpoint
+    through another endpoint (TCP, or TLS set up as for C{ssl=True}),
+    and fires with the STOMP protocol once the WebSocket is open.  A
+    refused handshake fails the attempt with a
+    L{WebSocketHandshakeError}.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        endpoint: IStreamClientEndpoint,
+        address: BrokerAddress,
+        *,
+        versions: Sequence[str] = VERSIONS,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """
+        @param endpoint: the TCP or TLS endpoint to the broker.
+        @param address: the broker's WebSocket address (its C{path} set).
+        @param versions: the STOMP versions the client offers, which
+            decide the subprotocols offered.
+        @param headers: extra headers of the opening handshake, such as
+            C{Origin} (see L{check_websocket_headers}).
+        @raise BadArgument: if autobahn is missing, or for bad headers.
+        """
+        require_autobahn()
+        if address.path is None:
+            raise BadArgument(f"{address} is not a WebSocket address")
+        self._reactor = reactor
+        self._endpoint = endpoint
+        self.address = address
+        self.url = str(address)
+        self.subprotocols = subprotocols(versions)
+        self.headers = check_websocket_headers(headers or {})
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        factory_class, _ = _autobahn_classes()
+        attempt = _Attempt(protocolFactory, self.url)
+        headers = dict(self.headers)
+        origin = None
+        for name in list(headers):
+            if name.lower() == "origin":
+                origin = headers.pop(name)
+        factory: Any = factory_class(
+            url=self.url,
+            origin=origin,
+            protocols=self.subprotocols,
+            headers=headers,
+            reactor=self._reactor,
+        )
+        # No timers of autobahn's (they would run on the global reactor):
+        # connect_timeout bounds the opening handshake, and the STOMP
+        # protocol's close_timeout the closing one.  Heart-beats are
+        # STOMP's, as over TCP.
+        #
+        # Text messages are not checked for UTF-8: RabbitMQ sends every
+        # frame in a text message, binary bodies included, and STOMP's
+        # content-length (not the WebSocket message type) says what a
+        # body holds.
+        factory.setProtocolOptions(
+            utf8validateIncoming=False,
+            openHandshakeTimeout=0,
+            closeHandshakeTimeout=0,
+            serverConnectionDropTimeout=0,
+            autoPingInterval=0,
+        )
+        factory.attempt = attempt
+
+        def connected(websocket: Any) -> None:
+            attempt.connecting = None
+            attempt.websocket = websocket
+
+        attempt.connecting = self._endpoint.connect(factory)
+        attempt.connecting.addCallbacks(connected, attempt.fail)
+        return attempt.result
+
+    def progress(self) -> str | None:
+        """
+        How far the latest attempt got, from the endpoint beneath.
+        """
+        progress = getattr(self._endpoint, "progress", None)
+        return progress() if callable(progress) else None
+
+    def __repr__(self) -> str:
+        return f"<WebSocketEndpoint {self.url}>"
