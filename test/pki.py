@@ -13,11 +13,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(directory: str, name: str = "localhost") -> tuple[str, str]:
+def self_signed(
+    directory: str, name: str = "localhost", *, alt_name: bool = False
+) -> tuple[str, str]:
     """
     A self-signed certificate for C{name}, valid for a day, and its key,
     as PEM files C{name.pem} and C{name.key} in C{directory}.
 
+    @param alt_name: also name C{name} as a DNS subjectAltName, as
+        service_identity's host name verification wants (the files are
+        then C{name-san.pem} and C{name-san.key}).
     @return: the certificate's and the key's paths.
     """
     key = ec.generate_private_key(ec.SECP256R1())
@@ -31,12 +36,17 @@ def self_signed(directory: str, name: str = "localhost") -> tuple[str, str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
     )
-    cert_file = os.path.join(directory, f"{name}.pem")
-    key_file = os.path.join(directory, f"{name}.key")
+    if alt_name:
+        certificate = certificate.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+        )
+    signed = certificate.sign(key, hashes.SHA256())
+    stem = f"{name}-san" if alt_name else name
+    cert_file = os.path.join(directory, f"{stem}.pem")
+    key_file = os.path.join(directory, f"{stem}.key")
     with open(cert_file, "wb") as file:
-        file.write(certificate.public_bytes(serialization.Encoding.PEM))
+        file.write(signed.public_bytes(serialization.Encoding.PEM))
     with open(key_file, "wb") as file:
         file.write(
             key.private_bytes(

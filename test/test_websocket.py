@@ -6,7 +6,6 @@ WebSocket server on 127.0.0.1 that answers STOMP frames (no broker).
 
 from __future__ import annotations
 
-import datetime
 import os
 import subprocess
 import sys
@@ -15,10 +14,6 @@ from unittest import mock
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred, DeferredQueue, ensureDeferred
 from twisted.internet.protocol import Factory, Protocol
@@ -581,7 +576,7 @@ class SecureWebSocketTests(_Serving):
     def setUp(self) -> None:
         directory = self.mktemp()
         os.makedirs(directory)
-        self.cert, key = _certificate_for_localhost(directory)
+        self.cert, key = self_signed(directory, "localhost", alt_name=True)
         self.wrong_cert, _ = self_signed(directory, "other")
         with open(self.cert, "rb") as cert_file, open(key, "rb") as key_file:
             pem = cert_file.read() + key_file.read()
@@ -648,36 +643,3 @@ class SecureWebSocketTests(_Serving):
             self.assertIn("host name verification failed", message)
 
         return ensureDeferred(run())
-
-
-def _certificate_for_localhost(directory: str) -> tuple[str, str]:
-    # A self-signed server certificate naming localhost (only) as a
-    # subjectAltName, as service_identity wants; its certificate and key
-    # files.
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file = os.path.join(directory, "localhost-san.pem")
-    key_file = os.path.join(directory, "localhost-san.key")
-    with open(cert_file, "wb") as file:
-        file.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_file, "wb") as file:
-        file.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return cert_file, key_file
