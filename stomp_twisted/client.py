@@ -508,6 +508,8 @@ class StompClient(ClientFactory):
         # drain() or disconnect() began: no new message reaches a callback.
         self._leaving = False
         self._left_undispatched = 0
+        # drain() calls waiting for the last running callback to finish.
+        self._idle_waiters: list[Deferred[int]] = []
         # The connection whose loss has already been blamed on its oldest
         # unconfirmed outbox message (_blame_for_loss).
         self._blamed_connection: StompProtocol | None = None
@@ -764,10 +766,7 @@ class StompClient(ClientFactory):
     def _redact(self, text: str) -> str:
         # The broker's words may quote the passcode (an echoed CONNECT):
         # no message or log line of the client's may hold it.
-        passcode = self._connect_headers.get("passcode", "")
-        if len(passcode) >= 3 and passcode in text:
-            return text.replace(passcode, "***")
-        return text
+        return arguments.redact(text, self._connect_headers.get("passcode"))
 
     def _fail_first_connection_waiters(self, error: Exception) -> None:
         # when_connected() callers and the frames sent before the first
@@ -1447,6 +1446,11 @@ class StompClient(ClientFactory):
         if self._held_for_in_flight and self._in_flight <= self._max_in_flight // 2:
             self._held_for_in_flight = False
             self._apply_read_holds(protocol)
+        if self._in_flight == 0 and self._idle_waiters:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            _log.info("drained: no callback is running")
+            for waiter in waiters:
+                waiter.callback(0)
         return result
 
     def _hold_for_unacked(self, protocol: StompProtocol) -> None:
@@ -1862,55 +1866,35 @@ class StompClient(ClientFactory):
         """
         arguments.check_number(timeout, "timeout")
         self._reconnector.stop()
+        # From now on the read holds keep reading paused (see
+        # _apply_read_holds), until DISCONNECT's receipt must be read.
         self._leaving = True
-        clock = self._clock
-        deadline = clock.seconds() + timeout
-        poll: IDelayedCall | None = None
-
-        def stop_waiting(_: Deferred[int]) -> None:
-            if poll is not None and poll.active():
-                poll.cancel()
-
-        drained: Deferred[int] = Deferred(stop_waiting)
-
-        def check() -> None:
-            nonlocal poll
-            protocol = self._protocol
-            # Held again each time: flow control (max_in_flight,
-            # max_unacked) resumes reading when its own reason to pause
-            # ends.  After DISCONNECT, the RECEIPT must be read.
-            if (
-                protocol is not None
-                and protocol.is_stomp_connected
-                and not protocol.paused
-                and not self._goodbye_sent
-            ):
-                protocol.pauseProducing()
-            remaining = deadline - clock.seconds()
-            if self._in_flight <= 0:
-                _log.info("drained: no callback is running")
-                drained.callback(0)
-                return
-            if remaining <= 0:
-                _log.warn(
-                    "drain timeout ({timeout:g} s): {count} message(s) still in flight; "
-                    "unacknowledged, they will be delivered again",
-                    timeout=timeout,
-                    count=self._in_flight,
-                )
-                drained.callback(self._in_flight)
-                return
-            # Polled: a callback's Deferred under ack="manual" is tracked
-            # only by the count of messages in flight.
-            poll = clock.callLater(min(0.05, remaining), check)
-
+        if self._protocol is not None:
+            self._apply_read_holds(self._protocol)
         _log.info(
             "draining: taking no new message; {count} message(s) in flight, waiting at most "
             "{timeout:g} s for their callbacks",
             count=self._in_flight,
             timeout=timeout,
         )
-        check()
+        if self._in_flight <= 0:
+            _log.info("drained: no callback is running")
+            return succeed(0)
+        # _message_done fires it when the last callback finishes.
+        drained: Deferred[int] = Deferred(self._idle_waiters.remove)
+        self._idle_waiters.append(drained)
+
+        def timed_out() -> None:
+            self._idle_waiters.remove(drained)
+            _log.warn(
+                "drain timeout ({timeout:g} s): {count} message(s) still in flight; "
+                "unacknowledged, they will be delivered again",
+                timeout=timeout,
+                count=self._in_flight,
+            )
+            drained.callback(self._in_flight)
+
+        drained.addBoth(_cancel_call, self._clock.callLater(timeout, timed_out))
         return drained
 
     def disconnect(self) -> Deferred[None]:

@@ -16,6 +16,7 @@ from twisted.logger import capturedLogs
 from twisted.trial.unittest import TestCase
 
 from stomp_twisted import BadArgument, ClientClosed, ReconnectPolicy, StompClient, StompService
+from stomp_twisted.frame import Frame
 
 from .fakes import FakeConnection, FakeEndpoint
 
@@ -72,6 +73,19 @@ class ServiceTestCase(TestCase):
         self.assertEqual(disconnect.command, "DISCONNECT")
         conn.receipt(disconnect.headers["receipt"])
         conn.lose()
+
+    def settle_then_leave(self, conn: FakeConnection, command: str) -> Frame:
+        """
+        The last running callback's C{command} (C{ACK} or C{NACK}), then
+        at once DISCONNECT, in that order; the broker answers DISCONNECT.
+
+        @return: the C{command} frame.
+        """
+        settled, disconnect = conn.sent()
+        self.assertEqual((settled.command, disconnect.command), (command, "DISCONNECT"))
+        conn.receipt(disconnect.headers["receipt"])
+        conn.lose()
+        return settled
 
 
 class ConstructionTests(ServiceTestCase):
@@ -144,10 +158,8 @@ class StopTests(ServiceTestCase):
             self.clock.advance(5)
             self.assertEqual(conn.sent(), [])
             work[0].callback(None)
-            ack = conn.sent_one()
-            self.assertEqual((ack.command, ack.headers["id"]), ("ACK", "a-1"))
-            self.clock.advance(0.05)
-            self.leave(conn)
+            ack = self.settle_then_leave(conn, "ACK")
+            self.assertEqual(ack.headers["id"], "a-1")
         self.assertIsNone(self.successResultOf(stopped))
         text = [event.get("log_format", "") for event in events]
         self.assertTrue(any("draining" in line for line in text), text)
@@ -173,9 +185,7 @@ class StopTests(ServiceTestCase):
         self.clock.advance(3)
         self.assertEqual(conn.sent(), [])
         work[0].callback(None)
-        self.assertEqual(conn.sent_one().command, "ACK")
-        self.clock.advance(0.05)
-        self.leave(conn)
+        self.settle_then_leave(conn, "ACK")
         self.successResultOf(stopped)
 
     def test_drain_timeout(self) -> None:
@@ -280,9 +290,7 @@ class StopTests(ServiceTestCase):
         self.clock.advance(20)
         self.assertFalse(conn.closed_by_client)
         work[0].callback(None)
-        self.assertEqual(conn.sent_one().command, "ACK")
-        self.clock.advance(0.05)
-        self.leave(conn)
+        self.settle_then_leave(conn, "ACK")
         self.successResultOf(stopped)
 
     def test_multiservice(self) -> None:
@@ -304,9 +312,7 @@ class StopTests(ServiceTestCase):
         stopped = parent.stopService()
         self.assertNoResult(stopped)
         work[0].callback(None)
-        self.assertEqual(conn.sent_one().command, "ACK")
-        self.clock.advance(0.05)
-        self.leave(conn)
+        self.settle_then_leave(conn, "ACK")
         self.successResultOf(stopped)
 
 
