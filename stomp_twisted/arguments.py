@@ -52,6 +52,7 @@ __all__ = [
     "check_versions",
     "describe_flaw",
     "header_value_text",
+    "redact",
     "refuse_receipt_header",
     "shown_value",
 ]
@@ -580,3 +581,13 @@ def check_client_settings(
     check_int(max_in_flight, "max_in_flight", minimum=1)
     check_int(max_send_buffer, "max_send_buffer", minimum=0)
     return offered
+
+
+def redact(text: str, secret: str | None) -> str:
+    """
+    C{text} with every occurrence of C{secret} replaced by C{***}: for
+    a broker's message that might echo the passcode back.
+    """
+    if not secret:
+        return text
+    return text.replace(secret, "***")

@@ -37,7 +37,6 @@ __all__ = [
     "key_value",
     "positive_int",
     "reconnect_attempts_parameter",
-    "redact",
     "seconds",
 ]
 
@@ -102,16 +101,6 @@ def seconds(text: str) -> float:
     if not value >= 0:  # also rejects nan
         raise ValueError("must be a number of seconds, 0 or more")
     return value
-
-
-def redact(text: str, secret: str | None) -> str:
-    """
-    C{text} with every occurrence of C{secret} replaced by C{***}: for
-    a broker's message that might echo the passcode back.
-    """
-    if not secret:
-        return text
-    return text.replace(secret, "***")
 
 
 def reconnect_attempts_parameter(default_text: str) -> list[Any]:

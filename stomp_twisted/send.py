@@ -41,12 +41,12 @@ from twisted.logger import (
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from .arguments import redact
 from .cli_options import (
     ConnectionOptions,
     key_value,
     positive_int,
     reconnect_attempts_parameter,
-    redact,
     seconds,
 )
 from .client import StompClient, connect

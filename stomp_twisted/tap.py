@@ -40,12 +40,12 @@ from twisted.logger import ILogObserver, Logger, textFileLogObserver
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from .arguments import redact
 from .cli_options import (
     ConnectionOptions,
     key_value,
     positive_int,
     reconnect_attempts_parameter,
-    redact,
 )
 from .client import AckMode, StompClient, connect
 from .errors import BrokerError, ClientClosed, NotConnected, StompError
