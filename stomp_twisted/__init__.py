@@ -4,7 +4,8 @@ stomp_twisted: a Twisted-native STOMP 1.0/1.1/1.2 client.
 Start with L{connect}; see the documentation for guides.
 """
 
-from .client import StompClient, Subscription, Transaction, connect
+from ._connect import connect
+from .client import StompClient, Subscription, Transaction
 from .endpoints import TLSError, TLSOptions
 from .errors import (
     AckError,

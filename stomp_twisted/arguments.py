@@ -1,5 +1,5 @@
 """
-Checks of what callers pass to L{connect<stomp_twisted.client.connect>},
+Checks of what callers pass to L{connect<stomp_twisted.connect>},
 L{StompClient<stomp_twisted.client.StompClient>} and its methods.
 
 Every setting is checked at the call, so that a wrong one raises

@@ -8,9 +8,8 @@ broker's receipts.
 
 from __future__ import annotations
 
-import inspect
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import Any, Literal
@@ -19,9 +18,7 @@ from twisted.internet.defer import CancelledError, Deferred, DeferredList, fail,
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IDelayedCall,
-    IReactorTCP,
     IReactorTime,
-    IReactorUNIX,
     IStreamClientEndpoint,
 )
 from twisted.internet.protocol import ClientFactory
@@ -31,10 +28,6 @@ from twisted.python.failure import Failure
 from . import arguments
 from .endpoints import (
     DEFAULT_CONNECT_TIMEOUT,
-    TimeoutEndpoint,
-    TLSOptions,
-    broker_endpoint,
-    is_endpoint_description,
 )
 from .errors import (
     AckError,
@@ -53,11 +46,8 @@ from .errors import (
 )
 from .failover import (
     DEFAULT_RECONNECT,
-    BrokerAddress,
     FailoverEndpoint,
     ReconnectPolicy,
-    parse_broker_uri,
-    parse_failover_uri,
 )
 from .frame import VERSIONS, Frame, FrameLimits
 from .heartbeat import (
@@ -74,7 +64,7 @@ from .reconnect import Reconnector
 from .redelivery import DEFAULT_REDELIVERY, DeliveryCounter, RedeliveryPolicy
 from .stats import ClientStats, Counters
 
-__all__ = ["AckMode", "StompClient", "Subscription", "Transaction", "connect"]
+__all__ = ["AckMode", "StompClient", "Subscription", "Transaction"]
 
 #: The client's acknowledgement policies: C{None} (the broker considers a
 #: message delivered once sent), C{"auto"} (the client acknowledges each
@@ -1970,321 +1960,3 @@ class StompClient(ClientFactory):
             DeferredList(list(self._settling)).addBoth(goodbye)
         else:
             goodbye()
-
-
-def connect(
-    host: str
-    | IStreamClientEndpoint
-    | Sequence[tuple[str, int] | BrokerAddress]
-    | Sequence[IStreamClientEndpoint],
-    port: int | None = None,
-    ssl: bool = False,
-    destination: str | None = None,
-    ack: AckMode | Literal[0] = None,
-    connect_headers: HeaderValues | None = None,
-    subscribe_headers: HeaderValues | None = None,
-    *,
-    reactor: Any = None,
-    tls: TLSOptions | None = None,
-    start: bool = True,
-    websocket_headers: Mapping[str, str] | None = None,
-    **options: Any,
-) -> StompClient:
-    """
-    Connect to a STOMP broker, as AnyEvent::STOMP's C{connect} does: the
-    client is returned at once and connects in the background, and keeps
-    reconnecting after failures and losses (see C{reconnect}).
-
-    @param host: the broker's host name or address; or a list of
-        C{(host, port)} pairs (or L{BrokerAddress}es, or broker URIs such
-        as C{"ws://h1:15674/ws"}) to fail over between; or a broker URI,
-        C{tcp://h:61613}, C{ssl://h:61612}, or for STOMP over WebSocket
-        C{ws://h:15674/ws} or C{wss://h/ws} (these need the C{websocket}
-        extra: C{pip install 'stomp_twisted[websocket]'}); or an
-        ActiveMQ-style URI,
-        C{failover:(tcp://h1:61613,ssl://h2:61612)?randomize=false} (it
-        may list C{ws://} and C{wss://} brokers too), whose options set
-        the reconnect policy; or a Twisted endpoint
-        description string such as C{"tls:host=h:port=61612"}; or a
-        Twisted client endpoint object (C{IStreamClientEndpoint}), or a
-        list of them to fail over between, for custom transports and
-        tests (TLS, if wanted, is then the endpoint's own).
-    @param port: the port of a single C{host}; 61613, or 61612 with
-        C{ssl}.
-    @param ssl: connect over TLS, verifying the broker's certificate and
-        host name.
-    @param destination: if given, subscribe to it once connected.
-    @param ack: the acknowledgement policy of that subscription: C{None}
-        or C{0} for none, C{"auto"} or C{"manual"}.
-    @param connect_headers: extra C{CONNECT} headers.
-    @param subscribe_headers: extra C{SUBSCRIBE} headers for
-        C{destination}.
-    @param reactor: the reactor to use; the global one if omitted.
-    @param tls: TLS settings (a private CA, a client certificate, ...);
-        giving them implies C{ssl}.  They apply to the C{ssl://} and
-        C{wss://} brokers of a URI or list as well.
-    @param start: start connecting now (the default); with C{False} the
-        client waits for L{StompClient.start}, so that observers can be
-        registered first (L{StompService<stomp_twisted.service.StompService>}
-        does this).
-    @param websocket_headers: extra headers of the WebSocket opening
-        handshake with C{ws://} and C{wss://} brokers, such as
-        C{{"Origin": "https://app.example"}} for an endpoint (Spring's)
-        that checks it; only with a WebSocket broker.
-    @param options: passed to L{StompClient} (C{reconnect},
-        C{receipt_timeout}, ...); a C{reconnect} given here overrides a
-        failover URI's options.
-    @raise BadArgument: for any argument of the wrong type or out of
-        range, checked here rather than on each connection attempt: an
-        unknown option (the message lists the valid ones), a C{port}
-        outside 0-65535 (C{0} and C{None} mean the default, as in
-        AnyEvent::STOMP) or given with a list of brokers, C{ack} or
-        C{subscribe_headers} without a C{destination}, a reactor without
-        C{IReactorTime} (and C{IReactorTCP} for a host name), a C{ws://}
-        or C{wss://} broker without autobahn installed (the message says
-        what to install), C{websocket_headers} without a WebSocket
-        broker or naming a header the handshake sets itself, and every
-        setting L{StompClient} checks.
-    @raise UnrepresentableHeader: for a C{CONNECT} header, login,
-        passcode or vhost that cannot be written (the message never
-        quotes the value), or for C{subscribe_headers} or a
-        C{destination} that some offered version cannot write.
-    """
-    if reactor is None:
-        from twisted.internet import reactor as global_reactor
-
-        reactor = global_reactor
-    _check_connect_options(options)
-    arguments.check_provides(reactor, "reactor", IReactorTime)
-    arguments.check_bool(ssl, "ssl")
-    ack_mode = _ack_mode(ack)
-    if tls is not None and not isinstance(tls, TLSOptions):
-        raise BadArgument(f"tls must be a TLSOptions, not {type(tls).__name__}")
-    if tls is not None:
-        # TLS settings only make sense over TLS: asking for them asks for it.
-        ssl = True
-    given_endpoints = _endpoint_objects(host)
-    if given_endpoints is None:
-        brokers = _brokers(host, port, ssl, tls, options)
-        _check_reactor_reaches(reactor, brokers)
-        websocket_headers = _check_websocket_headers(websocket_headers, brokers)
-    elif websocket_headers is not None:
-        raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
-    else:
-        _refuse_port(port, "an endpoint object, which knows where it connects")
-        if ssl:
-            raise BadArgument(
-                "ssl and tls= do not apply to endpoint objects: make the endpoint a TLS one "
-                "(twisted.internet.endpoints.wrapClientTLS)"
-            )
-    reconnect = options.get("reconnect", DEFAULT_RECONNECT)
-    arguments.check_instance(reconnect, ReconnectPolicy, "reconnect", allow_none=True)
-    if "versions" in options:
-        # Read once here (it may be an iterator), and handed on as read.
-        options["versions"] = arguments.check_versions(options["versions"])
-    sub_headers = _subscription_headers(
-        destination, ack_mode, subscribe_headers, options.get("versions", VERSIONS)
-    )
-    randomize = bool(reconnect is not None and reconnect.randomize)
-    # connect_timeout bounds reaching the broker too (name resolution, TCP),
-    # then, from the connection on, the TLS handshake and CONNECTED.
-    connect_timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-    arguments.check_number(connect_timeout, "connect_timeout", above=True)
-    if given_endpoints is None:
-        endpoint = broker_endpoint(
-            reactor,
-            brokers,
-            tls=tls,
-            randomize=randomize,
-            timeout=connect_timeout,
-            versions=options.get("versions", VERSIONS),
-            websocket_headers=websocket_headers,
-        )
-    else:
-        names = [_endpoint_name(given) for given in given_endpoints]
-        bounded: list[IStreamClientEndpoint] = [
-            TimeoutEndpoint(reactor, given, connect_timeout, name)
-            for given, name in zip(given_endpoints, names, strict=True)
-        ]
-        endpoint = FailoverEndpoint(bounded, names, randomize=randomize)
-    client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
-    if destination is not None:
-        subscribed = client.subscribe(destination, ack=ack_mode, headers=sub_headers, receipt=False)
-
-        def never_connected(failure: Failure) -> Failure | None:
-            # Nobody else holds this Deferred: if the client never
-            # connects, when_connected() and connect_error say so already.
-            if isinstance(failure.value, (NotConnected, ClientClosed)):
-                return None
-            return failure
-
-        subscribed.addErrback(never_connected)
-    arguments.check_bool(start, "start")
-    if start:
-        client.start()
-    return client
-
-
-def _client_options() -> list[str]:
-    # StompClient's settings, as connect() passes them on: read from its
-    # signature, so that a new setting is accepted without a list to
-    # keep in step.
-    parameters = inspect.signature(StompClient.__init__).parameters.values()
-    passed_by_connect = {"reactor", "connect_headers"}
-    return sorted(
-        parameter.name
-        for parameter in parameters
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-        and parameter.name not in passed_by_connect
-    )
-
-
-def _check_connect_options(options: Mapping[str, object]) -> None:
-    valid = _client_options()
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise BadArgument(
-            f"unknown option(s) {', '.join(map(repr, unknown))}; connect() takes host, port, "
-            "ssl, destination, ack, connect_headers, subscribe_headers, reactor, tls, "
-            "start, websocket_headers and "
-            f"these options of StompClient: {', '.join(valid)}"
-        )
-
-
-def _brokers(
-    host: object,
-    port: object,
-    ssl: bool,
-    tls: TLSOptions | None,
-    options: dict[str, Any],
-) -> list[BrokerAddress | str]:
-    # The brokers that host (and port) name; a failover URI's policy goes
-    # to options unless a reconnect was given.
-    if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
-        _refuse_port(port, "a URI, which gives its own ports (a ws:// URL too)")
-        addresses, policy = parse_failover_uri(host)
-        options.setdefault("reconnect", policy)
-        return list(addresses)
-    if isinstance(host, str) and is_endpoint_description(host):
-        _refuse_port(port, "an endpoint description string, which gives its own port")
-        if tls is not None:
-            raise BadArgument(
-                "tls= does not apply to an endpoint description string: give the TLS "
-                "settings in the string (tls:host=...:trustRoots=...)"
-            )
-        return [host]
-    if isinstance(host, str):
-        arguments.check_host(host)
-        return [BrokerAddress(host, arguments.check_port(port, ssl), ssl)]
-    if isinstance(host, Sequence) and host:
-        _refuse_port(port, "a list of brokers: give each broker's port in the list")
-        return [_broker_address(item, ssl) for item in host]
-    raise BadArgument(
-        f"host must be a host name, a list of (host, port) or a URI, not {type(host).__name__}"
-    )
-
-
-def _endpoint_objects(host: object) -> list[IStreamClientEndpoint] | None:
-    # Twisted client endpoints given as the broker (one, or a list to fail
-    # over between), for custom transports and tests; None for any other
-    # kind of host.
-    if IStreamClientEndpoint.providedBy(host):
-        return [host]
-    if isinstance(host, str) or not isinstance(host, Sequence) or not host:
-        return None
-    provided = [IStreamClientEndpoint.providedBy(item) for item in host]
-    if not any(provided):
-        return None
-    if not all(provided):
-        raise BadArgument(
-            "a list of brokers holds either endpoint objects or (host, port) pairs, not both"
-        )
-    return list(host)
-
-
-def _refuse_port(port: object, what: str) -> None:
-    if port is not None and not (port == 0 and isinstance(port, int)):
-        raise BadArgument(f"port applies to a single host name, not to {what}")
-
-
-def _check_reactor_reaches(reactor: object, brokers: Sequence[BrokerAddress | str]) -> None:
-    # The reactor must be able to make the connections the brokers need,
-    # or every attempt would fail the same way, for ever; and WebSocket
-    # brokers need autobahn, the websocket extra.
-    for broker in brokers:
-        if isinstance(broker, str) and broker.startswith("unix:"):
-            arguments.check_provides(reactor, "reactor", IReactorUNIX)
-        else:
-            arguments.check_provides(reactor, "reactor", IReactorTCP)
-        if isinstance(broker, BrokerAddress) and broker.path is not None:
-            from .websocket import require_autobahn
-
-            require_autobahn()
-
-
-def _check_websocket_headers(
-    headers: object, brokers: Sequence[BrokerAddress | str]
-) -> dict[str, str] | None:
-    if headers is None:
-        return None
-    if not any(isinstance(b, BrokerAddress) and b.path is not None for b in brokers):
-        raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
-    from .websocket import check_websocket_headers
-
-    return check_websocket_headers(headers)
-
-
-def _subscription_headers(
-    destination: object,
-    ack_mode: AckMode,
-    headers: HeaderValues | None,
-    versions: Iterable[str],
-) -> dict[str, str]:
-    # The SUBSCRIBE of connect()'s destination is written once CONNECTED
-    # arrives, under whichever version the broker chose: it must be
-    # writable in every version offered, or it would be dropped then.
-    if destination is None:
-        if headers is not None:
-            raise BadArgument("subscribe_headers apply to the subscription to destination")
-        if ack_mode is not None:
-            raise BadArgument("ack applies to the subscription to destination")
-        return {}
-    if not isinstance(destination, str) or not destination:
-        raise BadArgument(
-            f"destination must be a non-empty str or None, not {type(destination).__name__}"
-        )
-    sub_headers = _headers(headers, "subscribe_headers")
-    arguments.refuse_receipt_header(sub_headers, "subscribe_headers")
-    trial = dict(sub_headers)
-    trial.setdefault("ack", "auto" if ack_mode is None else "client-individual")
-    trial["destination"] = destination
-    trial["id"] = "sub-1"
-    arguments.check_representable("SUBSCRIBE", trial, versions, "the subscription to destination")
-    return sub_headers
-
-
-def _broker_address(item: object, ssl: bool) -> BrokerAddress:
-    if isinstance(item, str) and "://" in item:
-        # A broker URI in a list ("ws://h:15674/ws"): its scheme says
-        # whether it is TLS, not connect()'s ssl.
-        return parse_broker_uri(item)
-    if isinstance(item, BrokerAddress):
-        arguments.check_host(item.host, "a BrokerAddress's host")
-        arguments.check_int(item.port, "a BrokerAddress's port", minimum=1, maximum=65535)
-        arguments.check_bool(item.ssl, "a BrokerAddress's ssl")
-        if item.path is not None and (
-            not isinstance(item.path, str) or not item.path.startswith("/")
-        ):
-            raise BadArgument(
-                f"a BrokerAddress's path must be None or a str starting with /, not {item.path!r}"
-            )
-        return item
-    if isinstance(item, tuple) and len(item) == 2:
-        host, port = item
-        arguments.check_host(host, "a broker's host")
-        # (A port of 0 means the default, as for connect()'s port.)
-        return BrokerAddress(host, arguments.check_port(port, ssl, "a broker's port"), ssl)
-    raise BadArgument(
-        "a broker is a (host, port) pair, a BrokerAddress or a URI such as"
-        f" ws://host:15674/ws, not {type(item).__name__}"
-    )

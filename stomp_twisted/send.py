@@ -41,6 +41,7 @@ from twisted.logger import (
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from ._connect import connect
 from .arguments import redact
 from .cli_options import (
     ConnectionOptions,
@@ -49,7 +50,7 @@ from .cli_options import (
     reconnect_attempts_parameter,
     seconds,
 )
-from .client import StompClient, connect
+from .client import StompClient
 from .errors import (
     BrokerError,
     ConnectionLost,

@@ -19,11 +19,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from . import arguments
-from .client import (
-    AckMode,
-    HeaderValues,
-    connect,
-)
+from ._connect import connect
+from .client import AckMode, HeaderValues
 from .endpoints import TLSOptions
 from .errors import ClientClosed
 from .failover import BrokerAddress
@@ -40,7 +37,7 @@ class StompService(Service):
     A L{StompClient} that connects when the service starts and leaves
     gracefully when it stops.
 
-    It takes the arguments of L{connect<stomp_twisted.client.connect>},
+    It takes the arguments of L{connect<stomp_twisted.connect>},
     checks them at once (a mistake fails where the service is built, not
     later in the running reactor), and builds its client at once, unstarted,
     so that callbacks and subscriptions can be added before it connects:
@@ -80,7 +77,7 @@ class StompService(Service):
         **options: Any,
     ) -> None:
         """
-        @param host: as for L{connect<stomp_twisted.client.connect>}, as
+        @param host: as for L{connect<stomp_twisted.connect>}, as
             are C{port}, C{ssl}, C{destination}, C{ack},
             C{connect_headers}, C{subscribe_headers}, C{tls} and
             C{options} (the settings of L{StompClient}).
@@ -89,11 +86,11 @@ class StompService(Service):
         @param drain_timeout: seconds L{stopService} waits at most for the
             callbacks still running (default L{DEFAULT_DRAIN_TIMEOUT}).
         @raise BadArgument: for any argument that
-            L{connect<stomp_twisted.client.connect>} refuses, and for a
+            L{connect<stomp_twisted.connect>} refuses, and for a
             C{drain_timeout} that is not a finite number of seconds, at
             least 0.
         @raise UnrepresentableHeader: as
-            L{connect<stomp_twisted.client.connect>} raises it.
+            L{connect<stomp_twisted.connect>} raises it.
         """
         arguments.check_number(drain_timeout, "drain_timeout")
         self.drain_timeout = drain_timeout

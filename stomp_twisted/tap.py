@@ -40,6 +40,7 @@ from twisted.logger import ILogObserver, Logger, textFileLogObserver
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from ._connect import connect
 from .arguments import redact
 from .cli_options import (
     ConnectionOptions,
@@ -47,7 +48,7 @@ from .cli_options import (
     positive_int,
     reconnect_attempts_parameter,
 )
-from .client import AckMode, StompClient, connect
+from .client import AckMode, StompClient
 from .errors import BrokerError, ClientClosed, NotConnected, StompError
 
 __all__ = ["FORMATS", "ListenService", "Options", "format_message", "makeService"]
