@@ -26,20 +26,20 @@ import itertools
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
+from ._closing import TransportCloser
+from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
 from .errors import (
     BadArgument,
     BrokerError,
     ConnectionLost,
     HeartbeatTimeout,
     RemoteProtocolError,
-    SendBufferFull,
     StompError,
 )
 from .frame import (
@@ -61,7 +61,8 @@ from .heartbeat import (
     parse_offer,
 )
 
-__all__ = ["ConnectionHandler", "StompProtocol"]
+# The send path's constants are documented here, where they apply.
+__all__ = ["DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionHandler", "StompProtocol"]
 
 
 class ConnectionHandler(TypingProtocol):
@@ -99,39 +100,12 @@ class ConnectionHandler(TypingProtocol):
         """
 
 
-#: The default bound on bytes written while the transport's buffer is full.
-DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
-
 #: A read that held this many frames or more is a busy stream, after which
 #: reading pauses for L{StompProtocol.read_pause}, unless it was a full
 #: read (L{FULL_READ} bytes, what Twisted's TCP transport reads at most):
 #: then more is waiting already, and is read at once.
 BUSY_READ_FRAMES = 4
 FULL_READ = 64 * 1024
-
-#: Frames written while the MESSAGEs of a read are dispatched (automatic
-#: ACKs above all) go to the transport together, at the end of the read or
-#: once this many bytes wait: one write instead of one per frame.
-WRITE_BATCH = 64 * 1024
-
-
-@implementer(IPushProducer)
-class _SendBufferWatch:
-    # Registered with the transport as a streaming producer: the transport
-    # calls pauseProducing when its send buffer fills and resumeProducing
-    # when it drains.  Reading is paused separately, through the
-    # protocol's own pauseProducing (LineReceiver's).
-    def __init__(self, protocol: StompProtocol) -> None:
-        self._protocol = protocol
-
-    def pauseProducing(self) -> None:
-        self._protocol._send_buffer_filled()
-
-    def resumeProducing(self) -> None:
-        self._protocol._send_buffer_drained()
-
-    def stopProducing(self) -> None:
-        pass
 
 
 def _shown(value: str) -> str:
@@ -204,7 +178,8 @@ class StompProtocol(LineReceiver):
         @param max_send_buffer: how many bytes of frames may be written
             while the transport has asked its producer to pause (its
             buffer is full: the socket is slower than the sender); past
-            that, L{send_frame} raises L{SendBufferFull}.
+            that, L{send_frame} raises
+            L{SendBufferFull<stomp_twisted.errors.SendBufferFull>}.
         @raise BadArgument: for a malformed C{heart-beat} header, a
             heart-beat offer without a clock, or a bad tolerance.
         """
@@ -219,40 +194,39 @@ class StompProtocol(LineReceiver):
         self._heartbeat_tolerance = check_tolerance(heartbeat_tolerance)
         self._heartbeats: HeartbeatMonitor | None = None
         self._decoder = FrameDecoder("1.0", limits, commands=SERVER_COMMANDS)
+        self._writer = ConnectionWriter(self, max_send_buffer)
+        self._closer = TransportCloser(clock, self._log)
         self._receipt_ids = itertools.count(1)
         self._receipts: dict[str, Deferred[Frame]] = {}
         self._error: StompError | None = None
         self._closing = False
-        self._lost = False
-        self._abort_timer: IDelayedCall | None = None
-        self._send_buffer_watch: _SendBufferWatch | None = None
         self.version: str | None = None
         self.connected_frame: Frame | None = None
         self.heartbeat: HeartbeatIntervals | None = None
-        self._max_send_buffer = max_send_buffer
-        self._written_while_full = 0
-        self._writable_waiters: list[Deferred[Frame | None]] = []
-        #: Whether the transport has asked us to stop writing for now.
-        self.send_buffer_full = False
         self._read_resumer: IDelayedCall | None = None
-        # Frames written while a read is dispatched, and their size.
-        self._outgoing: list[bytes] | None = None
-        self._outgoing_size = 0
-        #: Bytes received from the broker and written to it, for
-        #: L{stomp_twisted.stats}.
+        #: Bytes received from the broker, for L{stomp_twisted.stats}.
         self.bytes_received = 0
-        self.bytes_written = 0
+
+    @property
+    def bytes_written(self) -> int:
+        """
+        Bytes written to the broker, for L{stomp_twisted.stats}.
+        """
+        return self._writer.bytes_written
+
+    @property
+    def send_buffer_full(self) -> bool:
+        """
+        Whether the transport has asked us to stop writing for now.
+        """
+        return self._writer.send_buffer_full
 
     # --- Twisted's side -------------------------------------------------------
 
     def connectionMade(self) -> None:
         self.line_mode = 1
-        # Hear from the transport when its send buffer fills and drains.
-        register = getattr(self.transport, "registerProducer", None)
-        if register is not None:
-            self._send_buffer_watch = _SendBufferWatch(self)
-            register(self._send_buffer_watch, True)
-        self._write(serialize_frame(self._connect_frame))
+        self._writer.attach()
+        self._writer.write(serialize_frame(self._connect_frame))
         self._handler.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:
@@ -268,9 +242,7 @@ class StompProtocol(LineReceiver):
         # (WRITE_BATCH).  A read dispatched from within another (a callback
         # resuming a paused connection) adds to the same batch: frames
         # keep their order.
-        batching = self._outgoing is None
-        if batching:
-            self._outgoing = []
+        batching = self._writer.begin_batch()
         try:
             while not self.paused and not self._closing:
                 try:
@@ -292,7 +264,7 @@ class StompProtocol(LineReceiver):
                     self._frame_received_unbatched(event)
         finally:
             if batching:
-                self._flush_outgoing()
+                self._writer.end_batch()
         self.line_mode = 0 if decoder.in_body else 1
         if frames >= BUSY_READ_FRAMES and len(data) < FULL_READ and self.read_pause > 0:
             self._pause_reading_briefly()
@@ -301,18 +273,16 @@ class StompProtocol(LineReceiver):
         # The handshake, receipts and errors: what their callers write in
         # return (SUBSCRIBEs on CONNECTED, the next SEND on a RECEIPT) is
         # handed to the transport at once, as they may expect.
-        batching = self._outgoing is not None
-        self._flush_outgoing()
+        batching = self._writer.end_batch()
         try:
             self._frame_received(frame)
         finally:
-            if batching and self._outgoing is None and not self._closing:
-                self._outgoing = []
+            if batching and not self._closing:
+                self._writer.begin_batch()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._closing = True
-        self._lost = True
-        self._cancel_abort_timer()
+        self._closer.connection_lost()
         self._stop_heartbeats()
         resumer, self._read_resumer = self._read_resumer, None
         if resumer is not None and resumer.active():
@@ -325,9 +295,7 @@ class StompProtocol(LineReceiver):
         receipts, self._receipts = self._receipts, {}
         for deferred in receipts.values():
             deferred.errback(lost)
-        waiters, self._writable_waiters = self._writable_waiters, []
-        for waiter in waiters:
-            waiter.errback(lost)
+        self._writer.fail_waiters(lost)
         self._handler.connection_lost(self, reason, error)
 
     # --- the layer above's side ----------------------------------------------
@@ -360,65 +328,14 @@ class StompProtocol(LineReceiver):
             self._error = error
         self._closing = True
         self._stop_heartbeats()
-        self._flush_outgoing()
+        self._writer.end_batch()
         transport = self.transport
-        if transport is None or self._lost:
+        if transport is None or self._closer.ended:
             return
-        self._stop_watching_send_buffer()
-        transport.loseConnection()
-        self._abort_after(self.close_timeout if flush_timeout is None else flush_timeout)
-
-    def _stop_watching_send_buffer(self) -> None:
-        # A transport with a producer registered closes only once that
-        # producer unregisters: one paused on a full buffer would be
-        # resumed when the buffer drains, and the connection never closed.
-        watch, self._send_buffer_watch = self._send_buffer_watch, None
-        unregister = getattr(self.transport, "unregisterProducer", None)
-        if watch is not None and unregister is not None:
-            unregister()
-
-    def _abort_after(self, seconds: float) -> None:
-        if self._lost:
-            return
-        if seconds <= 0:
-            self._abort("closed with no time given to flush what is left to send")
-            return
-        if self._clock is None:
-            return
-        timer = self._abort_timer
-        if timer is not None and timer.active():
-            if timer.getTime() <= self._clock.seconds() + seconds:
-                return
-            timer.cancel()
-        self._abort_timer = self._clock.callLater(seconds, self._flush_timed_out, seconds)
-
-    def _flush_timed_out(self, seconds: float) -> None:
-        self._abort_timer = None
-        self._abort(
-            f"the broker read nothing of what was left to send for {seconds:g} s after "
-            "the connection was closed"
+        self._writer.detach()
+        self._closer.close(
+            transport, self.close_timeout if flush_timeout is None else flush_timeout
         )
-
-    def _abort(self, why: str) -> None:
-        # A reset: whatever the transport still holds is discarded, and
-        # connectionLost follows at once (ConnectionAborted).
-        self._cancel_abort_timer()
-        transport = self.transport
-        if transport is None or self._lost:
-            return
-        abort = getattr(transport, "abortConnection", None)
-        if abort is None:
-            self._log.warn(
-                "cannot abort the STOMP connection ({why}): the transport cannot", why=why
-            )
-            return
-        self._log.warn("aborting the STOMP connection: {why}", why=why)
-        abort()
-
-    def _cancel_abort_timer(self) -> None:
-        timer, self._abort_timer = self._abort_timer, None
-        if timer is not None and timer.active():
-            timer.cancel()
 
     def pauseProducing(self) -> None:
         # Silence while this side does not read says nothing of the broker.
@@ -450,30 +367,6 @@ class StompProtocol(LineReceiver):
         if not self.paused and not self._closing and self.transport is not None:
             self.transport.resumeProducing()  # type: ignore[attr-defined]
 
-    def _write(self, data: bytes) -> None:
-        assert self.transport is not None, "not connected"
-        self.bytes_written += len(data)
-        outgoing = self._outgoing
-        if outgoing is None:
-            self.transport.write(data)
-            if self._heartbeats is not None:
-                self._heartbeats.wrote()
-            return
-        outgoing.append(data)
-        self._outgoing_size += len(data)
-        if self._outgoing_size >= WRITE_BATCH:
-            # Let the transport see it, and say if its buffer is full.
-            self._flush_outgoing()
-            self._outgoing = []
-
-    def _flush_outgoing(self) -> None:
-        outgoing, self._outgoing = self._outgoing, None
-        self._outgoing_size = 0
-        if outgoing and self.transport is not None:
-            self.transport.writeSequence(outgoing)
-            if self._heartbeats is not None:
-                self._heartbeats.wrote()
-
     def send_frame(
         self, frame: Frame, receipt: bool = False, *, bounded: bool = True
     ) -> Deferred[Frame | None]:
@@ -499,53 +392,29 @@ class StompProtocol(LineReceiver):
             # Serialize anyway, so that bad input is reported as such.
             serialize_frame(frame, version)
             return fail(ConnectionLost("the connection is closed"))
+        writer = self._writer
         if not receipt:
             data = serialize_frame(frame, version)
-            if bounded and self.send_buffer_full:
-                self._check_send_buffer(data)
-            self._write(data)
-            if self.send_buffer_full:
-                # Fire once the socket has caught up, so that a sender
-                # who waits on each send is paced by the network.
-                written: Deferred[Frame | None] = Deferred()
-                self._writable_waiters.append(written)
-                return written
+            if bounded and writer.send_buffer_full:
+                writer.check_room(data)
+            writer.write(data)
+            if writer.send_buffer_full:
+                return writer.when_writable()
             return succeed(None)
         receipt_id = f"r-{next(self._receipt_ids)}"
         headers = dict(frame.headers)
         headers["receipt"] = receipt_id
         data = serialize_frame(Frame(frame.command, headers, frame.body), version)
         if bounded:
-            self._check_send_buffer(data)
+            writer.check_room(data)
 
         def forget(deferred: Deferred[Frame]) -> None:
             self._receipts.pop(receipt_id, None)
 
         deferred: Deferred[Frame] = Deferred(forget)
         self._receipts[receipt_id] = deferred
-        self._write(data)
+        writer.write(data)
         return deferred  # type: ignore[return-value]
-
-    def _check_send_buffer(self, data: bytes) -> None:
-        if not self.send_buffer_full:
-            return
-        if self._written_while_full + len(data) > self._max_send_buffer:
-            raise SendBufferFull(
-                f"the connection's send buffer is full and {self._written_while_full} bytes "
-                f"were written since (max_send_buffer={self._max_send_buffer}): wait for "
-                "earlier sends to fire before sending more"
-            )
-        self._written_while_full += len(data)
-
-    def _send_buffer_filled(self) -> None:
-        self.send_buffer_full = True
-
-    def _send_buffer_drained(self) -> None:
-        self.send_buffer_full = False
-        self._written_while_full = 0
-        waiters, self._writable_waiters = self._writable_waiters, []
-        for waiter in waiters:
-            waiter.callback(None)
 
     @property
     def pending_receipts(self) -> int:
@@ -630,7 +499,7 @@ class StompProtocol(LineReceiver):
         self.connected_frame = frame
         self.heartbeat = intervals
         if monitor is not None:
-            self._heartbeats = monitor
+            self._heartbeats = self._writer.monitor = monitor
             if self.paused:
                 monitor.pause_receiving()
             monitor.start()
@@ -639,9 +508,8 @@ class StompProtocol(LineReceiver):
     # --- heart-beats --------------------------------------------------------
 
     def _send_heartbeat(self) -> None:
-        if not self._closing and self.transport is not None:
-            self.bytes_written += 1
-            self.transport.write(self.delimiter)
+        if not self._closing:
+            self._writer.write_heartbeat()
 
     def _peer_dead(self, silence: float) -> None:
         assert self.heartbeat is not None
@@ -659,6 +527,7 @@ class StompProtocol(LineReceiver):
 
     def _stop_heartbeats(self) -> None:
         monitor, self._heartbeats = self._heartbeats, None
+        self._writer.monitor = None
         if monitor is not None:
             monitor.stop()
 

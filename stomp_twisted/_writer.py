@@ -1,0 +1,207 @@
+"""
+What one STOMP connection writes: L{ConnectionWriter}, between
+L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from zope.interface import implementer
+
+from ._frame_types import Frame
+from .errors import SendBufferFull
+from .heartbeat import HeartbeatMonitor
+
+__all__ = ["DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter"]
+
+#: The default bound on bytes written while the transport's buffer is full.
+DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
+
+#: Frames written while the MESSAGEs of a read are dispatched (automatic
+#: ACKs above all) go to the transport together, at the end of the read or
+#: once this many bytes wait: one write instead of one per frame.
+WRITE_BATCH = 64 * 1024
+
+
+@implementer(IPushProducer)
+class ConnectionWriter:
+    """
+    Writes a connection's bytes to its protocol's transport (whichever it
+    is at the time of writing): gathered into one write while a batch is
+    open (L{begin_batch}), and bounded while the transport's send buffer
+    is full.
+
+    It registers itself with the transport as a streaming producer, so
+    that the transport tells it when its buffer fills (L{pauseProducing})
+    and drains (L{resumeProducing}).  (The protocol is a producer too, of
+    what it reads: pausing it stops reading, which is another matter.)
+
+    @ivar bytes_written: bytes written to the transport (or batched for
+        it), heart-beats included.
+    @ivar send_buffer_full: whether the transport has asked its producer
+        to pause: the socket is slower than the sender.
+    @ivar monitor: the connection's heart-beat monitor, told of every
+        write (a heart-beat is due only after a silence), if any.
+    """
+
+    def __init__(self, protocol: Protocol, max_send_buffer: int = DEFAULT_SEND_BUFFER) -> None:
+        """
+        @param protocol: the connection's protocol, whose transport this
+            writes to.
+        @param max_send_buffer: how many bytes L{check_room} lets through
+            while the transport's buffer is full.
+        """
+        self._protocol = protocol
+        self._max_send_buffer = max_send_buffer
+        self._registered = False
+        self._batch: list[bytes] | None = None
+        self._batch_size = 0
+        self._written_while_full = 0
+        self._writable_waiters: list[Deferred[Frame | None]] = []
+        self.bytes_written = 0
+        self.send_buffer_full = False
+        self.monitor: HeartbeatMonitor | None = None
+
+    def attach(self) -> None:
+        """
+        Hear from the new transport when its send buffer fills and drains,
+        if it can say.
+        """
+        register = getattr(self._protocol.transport, "registerProducer", None)
+        if register is not None:
+            register(self, True)
+            self._registered = True
+
+    def detach(self) -> None:
+        """
+        Stop hearing from the transport about its send buffer.  Required
+        before it can close: a transport with a producer registered closes
+        only once that producer unregisters, and one paused on a full
+        buffer would be resumed when the buffer drains, and the connection
+        never closed.
+        """
+        unregister = getattr(self._protocol.transport, "unregisterProducer", None)
+        if self._registered and unregister is not None:
+            unregister()
+        self._registered = False
+
+    # --- writing ------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """
+        Write C{data}, or add it to the open batch.
+        """
+        transport = self._protocol.transport
+        assert transport is not None, "not connected"
+        self.bytes_written += len(data)
+        batch = self._batch
+        if batch is None:
+            transport.write(data)
+            if self.monitor is not None:
+                self.monitor.wrote()
+            return
+        batch.append(data)
+        self._batch_size += len(data)
+        if self._batch_size >= WRITE_BATCH:
+            # Let the transport see it, and say if its buffer is full.
+            self.end_batch()
+            self._batch = []
+
+    def write_heartbeat(self) -> None:
+        """
+        Write a heart-beat EOL at once (the monitor, which asks for it,
+        knows).
+        """
+        transport = self._protocol.transport
+        if transport is not None:
+            self.bytes_written += 1
+            transport.write(b"\n")
+
+    def begin_batch(self) -> bool:
+        """
+        Gather what is written from now on into one write, until
+        L{end_batch}.
+
+        @return: whether this opened a batch (C{False}: one was open, as
+            in a read dispatched from within another).
+        """
+        if self._batch is not None:
+            return False
+        self._batch = []
+        return True
+
+    def end_batch(self) -> bool:
+        """
+        Write what the open batch holds, and close it.
+
+        @return: whether a batch was open.
+        """
+        batch, self._batch = self._batch, None
+        self._batch_size = 0
+        transport = self._protocol.transport
+        if batch and transport is not None:
+            transport.writeSequence(batch)
+            if self.monitor is not None:
+                self.monitor.wrote()
+        return batch is not None
+
+    # --- the send buffer ----------------------------------------------------------
+
+    def check_room(self, data: bytes) -> None:
+        """
+        Count C{data} against C{max_send_buffer} if the transport's buffer
+        is full.
+
+        @raise SendBufferFull: if C{data} would pass that bound; it is
+            not counted then.
+        """
+        if not self.send_buffer_full:
+            return
+        if self._written_while_full + len(data) > self._max_send_buffer:
+            raise SendBufferFull(
+                f"the connection's send buffer is full and {self._written_while_full} bytes "
+                f"were written since (max_send_buffer={self._max_send_buffer}): wait for "
+                "earlier sends to fire before sending more"
+            )
+        self._written_while_full += len(data)
+
+    def when_writable(self) -> Deferred[Frame | None]:
+        """
+        @return: a L{Deferred} that fires with C{None} once the transport's
+            buffer has drained, so that a sender who waits on each send is
+            paced by the network.
+        """
+        written: Deferred[Frame | None] = Deferred()
+        self._writable_waiters.append(written)
+        return written
+
+    def fail_waiters(self, error: Exception) -> None:
+        """
+        Fail what L{when_writable} returned: the connection is gone.
+        """
+        waiters, self._writable_waiters = self._writable_waiters, []
+        for waiter in waiters:
+            waiter.errback(error)
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's send buffer is full.
+        """
+        self.send_buffer_full = True
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's send buffer has drained.
+        """
+        self.send_buffer_full = False
+        self._written_while_full = 0
+        waiters, self._writable_waiters = self._writable_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def stopProducing(self) -> None:
+        """
+        Nothing to stop: the protocol closes the connection.
+        """
