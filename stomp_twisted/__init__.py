@@ -1,12 +1,15 @@
 """
 stomp_twisted: a Twisted-native STOMP 1.0/1.1/1.2 client.
 
-Start with L{connect}; see the documentation for guides.
+Start with L{connect}, which returns a L{StompClient}; its
+L{StompClientFactory} serves C{reactor.connectTCP} and Twisted's
+C{ClientService}; the exceptions are L{StompError}s (L{stomp_twisted.errors});
+see the documentation for guides.
 """
 
 from ._connect import connect
-from .client import StompClient, Subscription, Transaction
-from .endpoints import TLSError, TLSOptions
+from .client import State, StompClient, Subscription, Transaction
+from .endpoints import TLSOptions
 from .errors import (
     AckError,
     BadArgument,
@@ -23,12 +26,17 @@ from .errors import (
     RemoteProtocolError,
     SendBufferFull,
     StompError,
+    TLSError,
+    TransactionAborted,
     UndefinedEscape,
     UnrepresentableHeader,
+    WebSocketHandshakeError,
 )
-from .failover import BrokerAddress, ReconnectPolicy
+from .factory import StompClientFactory
+from .failover import BrokerAddress
 from .frame import Frame, FrameLimits
 from .outbox import OutboxPolicy
+from .reconnect import ReconnectPolicy
 from .redelivery import DEFAULT_REDELIVERY, RedeliveryPolicy
 from .service import StompService
 
@@ -58,14 +66,18 @@ __all__ = [
     "RedeliveryPolicy",
     "RemoteProtocolError",
     "SendBufferFull",
+    "State",
     "StompClient",
+    "StompClientFactory",
     "StompError",
     "StompService",
     "Subscription",
     "TLSError",
     "TLSOptions",
     "Transaction",
+    "TransactionAborted",
     "UndefinedEscape",
     "UnrepresentableHeader",
+    "WebSocketHandshakeError",
     "connect",
 ]

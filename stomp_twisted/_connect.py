@@ -21,24 +21,18 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 
 from . import arguments
-from .client import AckMode, HeaderValues, StompClient, _ack_mode, _endpoint_name, _headers
-from .endpoints import (
-    DEFAULT_CONNECT_TIMEOUT,
-    TimeoutEndpoint,
-    TLSOptions,
-    broker_endpoint,
-    is_endpoint_description,
-)
+from ._brokers import NamedBrokers, brokers_from
+from ._subscriptions import AckMode
+from ._subscriptions import ack_mode as _ack_mode
+from .arguments import HeaderValues
+from .client import StompClient
+from .endpoints import DEFAULT_CONNECT_TIMEOUT, TimeoutEndpoint, TLSOptions, broker_endpoint
 from .errors import BadArgument, ClientClosed, NotConnected
-from .failover import (
-    DEFAULT_RECONNECT,
-    BrokerAddress,
-    FailoverEndpoint,
-    ReconnectPolicy,
-    parse_broker_uri,
-    parse_failover_uri,
-)
+from .factory import StompClientFactory
+from .factory import endpoint_name as _endpoint_name
+from .failover import BrokerAddress, FailoverEndpoint
 from .frame import VERSIONS
+from .reconnect import ReconnectPolicy
 
 __all__ = ["connect"]
 
@@ -127,28 +121,13 @@ def connect(
         reactor = global_reactor
     _check_connect_options(options)
     arguments.check_provides(reactor, "reactor", IReactorTime)
-    arguments.check_bool(ssl, "ssl")
     ack_mode = _ack_mode(ack)
-    if tls is not None and not isinstance(tls, TLSOptions):
-        raise BadArgument(f"tls must be a TLSOptions, not {type(tls).__name__}")
-    if tls is not None:
-        # TLS settings only make sense over TLS: asking for them asks for it.
-        ssl = True
-    given_endpoints = _endpoint_objects(host)
-    if given_endpoints is None:
-        brokers = _brokers(host, port, ssl, tls, options)
-        _check_reactor_reaches(reactor, brokers)
-        websocket_headers = _check_websocket_headers(websocket_headers, brokers)
-    elif websocket_headers is not None:
-        raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
-    else:
-        _refuse_port(port, "an endpoint object, which knows where it connects")
-        if ssl:
-            raise BadArgument(
-                "ssl and tls= do not apply to endpoint objects: make the endpoint a TLS one "
-                "(twisted.internet.endpoints.wrapClientTLS)"
-            )
-    reconnect = options.get("reconnect", DEFAULT_RECONNECT)
+    named = brokers_from(host, port, ssl, tls)
+    _check_reactor_reaches(reactor, named.brokers)
+    websocket_headers = _check_websocket_headers(websocket_headers, named)
+    # A failover URI's policy, unless a reconnect was given.
+    options.setdefault("reconnect", named.reconnect)
+    reconnect = options["reconnect"]
     arguments.check_instance(reconnect, ReconnectPolicy, "reconnect", allow_none=True)
     if "versions" in options:
         # Read once here (it may be an iterator), and handed on as read.
@@ -161,10 +140,10 @@ def connect(
     # then, from the connection on, the TLS handshake and CONNECTED.
     connect_timeout = options.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
     arguments.check_number(connect_timeout, "connect_timeout", above=True)
-    if given_endpoints is None:
+    if not named.endpoints:
         endpoint = broker_endpoint(
             reactor,
-            brokers,
+            named.brokers,
             tls=tls,
             randomize=randomize,
             timeout=connect_timeout,
@@ -172,10 +151,10 @@ def connect(
             websocket_headers=websocket_headers,
         )
     else:
-        names = [_endpoint_name(given) for given in given_endpoints]
+        names = [_endpoint_name(given) for given in named.endpoints]
         bounded: list[IStreamClientEndpoint] = [
             TimeoutEndpoint(reactor, given, connect_timeout, name)
-            for given, name in zip(given_endpoints, names, strict=True)
+            for given, name in zip(named.endpoints, names, strict=True)
         ]
         endpoint = FailoverEndpoint(bounded, names, randomize=randomize)
     client = StompClient(endpoint, reactor=reactor, connect_headers=connect_headers, **options)
@@ -200,8 +179,8 @@ def _client_options() -> list[str]:
     # StompClient's settings, as connect() passes them on: read from its
     # signature, so that a new setting is accepted without a list to
     # keep in step.
-    parameters = inspect.signature(StompClient.__init__).parameters.values()
-    passed_by_connect = {"reactor", "connect_headers"}
+    parameters = inspect.signature(StompClientFactory.__init__).parameters.values()
+    passed_by_connect = {"reactor", "connect_headers", "client"}
     return sorted(
         parameter.name
         for parameter in parameters
@@ -222,83 +201,20 @@ def _check_connect_options(options: Mapping[str, object]) -> None:
         )
 
 
-def _brokers(
-    host: object,
-    port: object,
-    ssl: bool,
-    tls: TLSOptions | None,
-    options: dict[str, Any],
-) -> list[BrokerAddress | str]:
-    # The brokers that host (and port) name; a failover URI's policy goes
-    # to options unless a reconnect was given.
-    if isinstance(host, str) and (host.startswith("failover:") or "://" in host):
-        _refuse_port(port, "a URI, which gives its own ports (a ws:// URL too)")
-        addresses, policy = parse_failover_uri(host)
-        options.setdefault("reconnect", policy)
-        return list(addresses)
-    if isinstance(host, str) and is_endpoint_description(host):
-        _refuse_port(port, "an endpoint description string, which gives its own port")
-        if tls is not None:
-            raise BadArgument(
-                "tls= does not apply to an endpoint description string: give the TLS "
-                "settings in the string (tls:host=...:trustRoots=...)"
-            )
-        return [host]
-    if isinstance(host, str):
-        arguments.check_host(host)
-        return [BrokerAddress(host, arguments.check_port(port, ssl), ssl)]
-    if isinstance(host, Sequence) and host:
-        _refuse_port(port, "a list of brokers: give each broker's port in the list")
-        return [_broker_address(item, ssl) for item in host]
-    raise BadArgument(
-        f"host must be a host name, a list of (host, port) or a URI, not {type(host).__name__}"
-    )
-
-
-def _endpoint_objects(host: object) -> list[IStreamClientEndpoint] | None:
-    # Twisted client endpoints given as the broker (one, or a list to fail
-    # over between), for custom transports and tests; None for any other
-    # kind of host.
-    if IStreamClientEndpoint.providedBy(host):
-        return [host]
-    if isinstance(host, str) or not isinstance(host, Sequence) or not host:
-        return None
-    provided = [IStreamClientEndpoint.providedBy(item) for item in host]
-    if not any(provided):
-        return None
-    if not all(provided):
-        raise BadArgument(
-            "a list of brokers holds either endpoint objects or (host, port) pairs, not both"
-        )
-    return list(host)
-
-
-def _refuse_port(port: object, what: str) -> None:
-    if port is not None and not (port == 0 and isinstance(port, int)):
-        raise BadArgument(f"port applies to a single host name, not to {what}")
-
-
 def _check_reactor_reaches(reactor: object, brokers: Sequence[BrokerAddress | str]) -> None:
     # The reactor must be able to make the connections the brokers need,
-    # or every attempt would fail the same way, for ever; and WebSocket
-    # brokers need autobahn, the websocket extra.
+    # or every attempt would fail the same way, for ever.
     for broker in brokers:
         if isinstance(broker, str) and broker.startswith("unix:"):
             arguments.check_provides(reactor, "reactor", IReactorUNIX)
         else:
             arguments.check_provides(reactor, "reactor", IReactorTCP)
-        if isinstance(broker, BrokerAddress) and broker.path is not None:
-            from .websocket import require_autobahn
-
-            require_autobahn()
 
 
-def _check_websocket_headers(
-    headers: object, brokers: Sequence[BrokerAddress | str]
-) -> dict[str, str] | None:
+def _check_websocket_headers(headers: object, named: NamedBrokers) -> dict[str, str] | None:
     if headers is None:
         return None
-    if not any(isinstance(b, BrokerAddress) and b.path is not None for b in brokers):
+    if not named.websocket:
         raise BadArgument("websocket_headers apply to ws:// and wss:// brokers only")
     from .websocket import check_websocket_headers
 
@@ -324,7 +240,7 @@ def _subscription_headers(
         raise BadArgument(
             f"destination must be a non-empty str or None, not {type(destination).__name__}"
         )
-    sub_headers = _headers(headers, "subscribe_headers")
+    sub_headers = arguments.request_headers(headers, "subscribe_headers")
     arguments.refuse_receipt_header(sub_headers, "subscribe_headers")
     trial = dict(sub_headers)
     trial.setdefault("ack", "auto" if ack_mode is None else "client-individual")
@@ -332,30 +248,3 @@ def _subscription_headers(
     trial["id"] = "sub-1"
     arguments.check_representable("SUBSCRIBE", trial, versions, "the subscription to destination")
     return sub_headers
-
-
-def _broker_address(item: object, ssl: bool) -> BrokerAddress:
-    if isinstance(item, str) and "://" in item:
-        # A broker URI in a list ("ws://h:15674/ws"): its scheme says
-        # whether it is TLS, not connect()'s ssl.
-        return parse_broker_uri(item)
-    if isinstance(item, BrokerAddress):
-        arguments.check_host(item.host, "a BrokerAddress's host")
-        arguments.check_int(item.port, "a BrokerAddress's port", minimum=1, maximum=65535)
-        arguments.check_bool(item.ssl, "a BrokerAddress's ssl")
-        if item.path is not None and (
-            not isinstance(item.path, str) or not item.path.startswith("/")
-        ):
-            raise BadArgument(
-                f"a BrokerAddress's path must be None or a str starting with /, not {item.path!r}"
-            )
-        return item
-    if isinstance(item, tuple) and len(item) == 2:
-        host, port = item
-        arguments.check_host(host, "a broker's host")
-        # (A port of 0 means the default, as for connect()'s port.)
-        return BrokerAddress(host, arguments.check_port(port, ssl, "a broker's port"), ssl)
-    raise BadArgument(
-        "a broker is a (host, port) pair, a BrokerAddress or a URI such as"
-        f" ws://host:15674/ws, not {type(item).__name__}"
-    )

@@ -8,6 +8,9 @@ failing inside the protocol on every connection attempt.  None of these
 messages ever quotes a C{CONNECT} header value: they say what is wrong and
 where (C{"passcode contains a newline (at the end)"}), so that a passcode
 cannot reach an exception, an event or a log line through them.
+
+Not API (C{docs/api.rst}): programs meet these checks through the calls
+they guard, and may not import this module.
 """
 
 from __future__ import annotations
@@ -21,11 +24,18 @@ from typing import Final
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from zope.interface.interface import InterfaceClass
 
+from ._escape import UNWRITABLE_IN_NAMES, UNWRITABLE_IN_VALUES
 from .errors import BadArgument, LocalProtocolError, UnrepresentableHeader
-from .failover import ReconnectPolicy
+from .failover import default_port
 from .frame import CLIENT_COMMANDS, SERVER_COMMANDS, VERSIONS, Frame, FrameLimits, serialize_frame
-from .heartbeat import MAX_INTERVAL, check_tolerance
+from .heartbeat import check_heartbeat, check_tolerance, parse_offer
 from .outbox import OutboxPolicy
+from .reconnect import ReconnectPolicy
+from .redelivery import RedeliveryPolicy
+
+#: Header values as callers may give them: text, or integers written in
+#: decimal.
+HeaderValues = Mapping[str, str | int]
 
 __all__ = [
     "HANDSHAKE_COMMANDS",
@@ -38,8 +48,6 @@ __all__ = [
     "check_frame_limits",
     "check_header_name",
     "check_header_text",
-    "check_heartbeat",
-    "check_heartbeat_offer",
     "check_host",
     "check_instance",
     "check_int",
@@ -77,9 +85,6 @@ _NAMES: Final = {
 # cannot be written at all.
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _COMMAND: Final = re.compile("[A-Z]+", re.ASCII)
-# (Leading zeros aside, more than 18 digits is far above MAX_INTERVAL, and
-# int() refuses more than 4300 with a ValueError.)
-_HEARTBEAT_OFFER: Final = re.compile(r"\s*0*([0-9]{1,18})\s*,\s*0*([0-9]{1,18})\s*", re.ASCII)
 
 
 def _position(index: int, length: int) -> str:
@@ -141,7 +146,7 @@ def check_connect_header_text(value: str, what: str) -> None:
     @raise UnrepresentableHeader: if it holds one (or a lone surrogate);
         the message says which and where, never the value.
     """
-    flaw = describe_flaw(value, "\0\r\n")
+    flaw = describe_flaw(value, UNWRITABLE_IN_VALUES["1.0"])
     if flaw is not None:
         # The likely cause: a secret read from a file with its newline.
         hint = ""
@@ -223,40 +228,16 @@ def check_connect_header_mapping(headers: object, what: str = "connect_headers")
             raise BadArgument(f"{what}: a header name must be a str, not {type(name).__name__}")
         if not name:
             raise UnrepresentableHeader(f"{what}: a header name cannot be empty")
-        flaw = describe_flaw(name, "\0\r\n:")
+        flaw = describe_flaw(name, UNWRITABLE_IN_NAMES["1.0"])
         if flaw is not None:
             raise UnrepresentableHeader(
                 f"{what}: header name {name!r} {flaw}, which cannot be written in CONNECT"
             )
-        if isinstance(value, str):
-            check_connect_header_text(value, f"{what} {name!r} value")
-        elif not isinstance(value, int) or isinstance(value, bool):
-            raise BadArgument(
-                f"{what}: header {name!r} must be a str or int, not {type(value).__name__}"
-            )
+        text = header_value_text(value, f"{what}: header {name!r}")
+        check_connect_header_text(text, f"{what} {name!r} value")
     offer = headers.get("heart-beat")
     if isinstance(offer, str):
-        check_heartbeat_offer(offer, f"{what} 'heart-beat'")
-
-
-def check_heartbeat_offer(value: str, what: str) -> tuple[int, int]:
-    """
-    Check a C{heart-beat} header the caller writes in C{CONNECT}: two
-    non-negative integers of milliseconds, at most
-    L{MAX_INTERVAL<stomp_twisted.heartbeat.MAX_INTERVAL>}.
-
-    @raise BadArgument: otherwise.
-    """
-    match = _HEARTBEAT_OFFER.fullmatch(value)
-    if match is None:
-        raise BadArgument(
-            f"{what} must be two non-negative integers of milliseconds separated by a comma "
-            f"(like '1000,1000'), not {value[:40]!r}"
-        )
-    cx, cy = int(match.group(1)), int(match.group(2))
-    if max(cx, cy) > MAX_INTERVAL:
-        raise BadArgument(f"{what}: an interval cannot exceed {MAX_INTERVAL} ms")
-    return (cx, cy)
+        parse_offer(offer)
 
 
 def shown_value(value: object) -> str:
@@ -435,17 +416,18 @@ def check_host(host: object, what: str = "host") -> None:
 
 def check_port(port: object, ssl: bool, what: str = "port") -> int:
     """
-    Check a broker port; C{None} and C{0} mean the default (61613, or
-    61612 over TLS), as in AnyEvent::STOMP.
+    Check a broker port; C{None} and C{0} mean the default
+    (L{default_port<stomp_twisted.failover.default_port>}), as in
+    AnyEvent::STOMP.
 
     @return: the port to connect to.
     @raise BadArgument: for anything but an C{int} from 0 to 65535.
     """
     if port is None:
-        return 61612 if ssl else 61613
+        return default_port(ssl)
     check_int(port, what, minimum=0, maximum=65535)
     assert isinstance(port, int)
-    return port or (61612 if ssl else 61613)
+    return port or default_port(ssl)
 
 
 def check_representable(
@@ -506,22 +488,6 @@ def refuse_receipt_header(headers: object, what: str = "headers") -> None:
         )
 
 
-def check_heartbeat(heartbeat: object) -> None:
-    """
-    Check the C{heartbeat} setting: C{(cx, cy)}, two C{int}s of
-    milliseconds from 0 to
-    L{MAX_INTERVAL<stomp_twisted.heartbeat.MAX_INTERVAL>} (one hour).
-
-    @raise BadArgument: otherwise.
-    """
-    if not isinstance(heartbeat, (tuple, list)) or len(heartbeat) != 2:
-        raise BadArgument(
-            f"heartbeat must be a (send_ms, receive_ms) pair of ints, not {shown_value(heartbeat)}"
-        )
-    for name, value in zip(("send", "receive"), heartbeat, strict=True):
-        check_int(value, f"heartbeat {name} interval", minimum=0, maximum=MAX_INTERVAL)
-
-
 def check_client_settings(
     *,
     endpoint: object,
@@ -541,6 +507,8 @@ def check_client_settings(
     outbox: object,
     max_in_flight: object,
     max_send_buffer: object,
+    max_unacked: object,
+    redelivery: object,
 ) -> tuple[str, ...]:
     """
     Check the settings of a L{StompClient<stomp_twisted.client.StompClient>},
@@ -552,7 +520,8 @@ def check_client_settings(
     @raise UnrepresentableHeader: for a C{CONNECT} header that cannot be
         written (the messages never quote a header value).
     """
-    check_provides(endpoint, "endpoint", IStreamClientEndpoint)
+    if endpoint is not None:
+        check_provides(endpoint, "endpoint", IStreamClientEndpoint)
     check_provides(reactor, "reactor", IReactorTime)
     offered = check_versions(versions)
     for what, value, optional in (
@@ -580,6 +549,8 @@ def check_client_settings(
     check_tolerance(heartbeat_tolerance)
     check_int(max_in_flight, "max_in_flight", minimum=1)
     check_int(max_send_buffer, "max_send_buffer", minimum=0)
+    check_int(max_unacked, "max_unacked", minimum=1)
+    check_instance(redelivery, RedeliveryPolicy, "redelivery")
     return offered
 
 
@@ -591,3 +562,34 @@ def redact(text: str, secret: str | None) -> str:
     if not secret:
         return text
     return text.replace(secret, "***")
+
+
+def request_headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, str]:
+    """
+    The headers a caller passed to a request, as a new dict of text.
+    Names and values are checked here, at the call, for what no version
+    can write (NUL, a lone surrogate); what depends on the version is
+    checked when the frame is written.  (CONNECT's headers, whose messages
+    must not quote a passcode, are checked by L{check_connect_header_mapping}
+    first.)
+
+    @raise BadArgument: for a headers object that is not a mapping, or a
+        name or value of the wrong type.
+    @raise UnrepresentableHeader: for a name or value no version can write.
+    """
+    if headers is None:
+        return {}
+    # (A dict is checked first: isinstance against an ABC is slow.)
+    if type(headers) is not dict and not isinstance(headers, Mapping):
+        raise BadArgument(f"{what} must be a mapping, not {type(headers).__name__}")
+    result: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            raise BadArgument(f"{what}: a header name must be a str, not {type(name).__name__}")
+        if not name or "\0" in name or not name.isascii():
+            check_header_name(name)
+        text = value if type(value) is str else header_value_text(value, f"{what}: header {name!r}")
+        if "\0" in text or not text.isascii():
+            check_header_text(text, "header value")
+        result[name] = text
+    return result

@@ -26,11 +26,14 @@ from typing import Any
 
 from twisted.python import usage
 
+from . import arguments
+from ._brokers import NamedBrokers, brokers_from, is_uri
 from .endpoints import TLSOptions, is_endpoint_description
-from .errors import BadArgument
-from .failover import ReconnectPolicy, parse_failover_uri
+from .errors import BadArgument, StompError
+from .failover import DEFAULT_PORT, DEFAULT_TLS_PORT
 from .frame import VERSIONS
 from .heartbeat import parse_offer
+from .reconnect import ReconnectPolicy
 
 __all__ = [
     "ConnectionOptions",
@@ -120,10 +123,6 @@ def reconnect_attempts_parameter(default_text: str) -> list[Any]:
     ]
 
 
-def _is_uri(host: str) -> bool:
-    return host.startswith("failover:") or "://" in host
-
-
 class ConnectionOptions(usage.Options):
     """
     The options that say where and how to connect, common to the
@@ -146,7 +145,13 @@ class ConnectionOptions(usage.Options):
             "or a failover URI listing several brokers, like "
             "failover:(tcp://a:61613,ws://b:15674/ws). [default: 127.0.0.1]",
         ],
-        ["port", "p", None, "Broker port. [default: 61613, or 61612 with --ssl]", int],
+        [
+            "port",
+            "p",
+            None,
+            f"Broker port. [default: {DEFAULT_PORT}, or {DEFAULT_TLS_PORT} with --ssl]",
+            int,
+        ],
         [
             "endpoint",
             "e",
@@ -234,7 +239,10 @@ class ConnectionOptions(usage.Options):
     def check_connection(self) -> None:
         """
         Check the connection options and resolve them (the passcode read
-        from its source, TLS files read, defaults coerced); call it from
+        from its source, TLS files read, defaults coerced, and the brokers
+        named in C{self["brokers"]}, a
+        L{NamedBrokers<stomp_twisted._brokers.NamedBrokers>}, as
+        L{stomp_twisted.connect} will read them); call it from
         C{postOptions}.
 
         @raise usage.UsageError: for a bad option or combination.
@@ -247,33 +255,50 @@ class ConnectionOptions(usage.Options):
         self._check_broker()
         self._check_reconnect()
         self["passcode"] = self._passcode()
+        self._check_handshake_headers()
 
     def _check_broker(self) -> None:
+        # The options' own rules first, in their words; then the brokers
+        # they name, read as connect() reads them (and will, again).
         if self["endpoint"] is not None:
             self._check_endpoint_alone()
+            self._name_brokers(self["endpoint"])
             return
         host = self["host"]
         if host is None:
             host = self["host"] = "127.0.0.1"
         if not host:
             raise usage.UsageError("--host must not be empty")
-        if _is_uri(host):
+        if is_uri(host):
             if self["port"] is not None:
                 raise usage.UsageError("a failover URI carries its own ports: drop --port")
-            try:
-                brokers, _ = parse_failover_uri(host)
-                if any(broker.websocket for broker in brokers):
-                    # Said now, not on the first connection attempt.
-                    from .websocket import require_autobahn
-
-                    require_autobahn()
-            except BadArgument as error:
-                raise usage.UsageError(str(error)) from None
         elif is_endpoint_description(host):
             raise usage.UsageError(f"--host {host!r} looks like an endpoint: use --endpoint")
         if self["port"] is not None and not 0 < self["port"] < 65536:
             raise usage.UsageError(f"--port must be between 1 and 65535, not {self['port']}")
         self._check_tls()
+        self._name_brokers(host, self["port"], bool(self["ssl"]), self["tls"])
+
+    def _name_brokers(self, *where: object) -> None:
+        # Said now, not on the first connection attempt: a bad URI, a
+        # ws:// broker without autobahn, ...
+        try:
+            self["brokers"] = brokers_from(*where)
+        except BadArgument as error:
+            raise usage.UsageError(str(error)) from None
+
+    def _check_handshake_headers(self) -> None:
+        # What CONNECT will carry, checked by the rules connect() checks it
+        # by, so that a value no STOMP version can write (a newline, a
+        # colon in a name) is a usage error, not a traceback at start.
+        # (The messages never quote a value: one may be the passcode.)
+        try:
+            arguments.check_connect_header_mapping(self["connect-headers"], "--connect-header")
+            for name in ("vhost", "login", "passcode"):
+                if self[name] is not None:
+                    arguments.check_connect_header_text(self[name], f"--{name}")
+        except StompError as error:
+            raise usage.UsageError(str(error)) from None
 
     def _check_endpoint_alone(self) -> None:
         given = [
@@ -328,14 +353,6 @@ class ConnectionOptions(usage.Options):
             except (ValueError, TypeError, KeyError, OSError) as error:
                 raise usage.UsageError(f"bad --endpoint {description!r}: {error}") from None
 
-    def _uri_policy(self) -> ReconnectPolicy | None:
-        # The reconnect policy a failover URI in --host asks for, or the
-        # client's default for a plain host or an endpoint.
-        host = self["host"] or ""
-        if self["endpoint"] is None and _is_uri(host):
-            return parse_failover_uri(host)[1]
-        return ReconnectPolicy()
-
     def _check_reconnect(self) -> None:
         tuned = {
             field: self[name]
@@ -352,7 +369,9 @@ class ConnectionOptions(usage.Options):
                 raise usage.UsageError("--no-reconnect cannot be combined with --reconnect-*")
             self["reconnect"] = {"reconnect": None}
             return
-        base = self._uri_policy()
+        # The policy a failover URI in --host asks for, or the default.
+        named: NamedBrokers = self["brokers"]
+        base = named.reconnect
         if tuned:
             # Over a failover URI's own settings, if any.
             try:
@@ -419,7 +438,7 @@ class ConnectionOptions(usage.Options):
         if self["endpoint"] is not None:
             return str(self["endpoint"])
         host = str(self["host"])
-        if _is_uri(host):
+        if is_uri(host):
             return host
-        port = self["port"] or (61612 if self["ssl"] else 61613)
-        return f"{'ssl' if self['ssl'] else 'tcp'}://{host}:{port}"
+        named: NamedBrokers = self["brokers"]
+        return str(named.brokers[0])

@@ -27,14 +27,13 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from .errors import BadArgument, NotConnected, StompError
+from .errors import BadArgument, NotConnected, TLSError
 from .failover import BrokerAddress, FailoverEndpoint
 from .frame import VERSIONS
 from .resolve import BrokerNameResolver, ResolvingReactor
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
-    "TLSError",
     "TLSOptions",
     "TimeoutEndpoint",
     "broker_endpoint",
@@ -53,17 +52,6 @@ Seconds L{broker_endpoint}'s endpoints give a connection attempt (name
 resolution and TCP connection), unless told otherwise: the default of
 L{StompClient<stomp_twisted.client.StompClient>}'s C{connect_timeout}.
 """
-
-
-class TLSError(StompError):
-    """
-    A TLS connection to a broker failed: its certificate was not trusted
-    or not for the name connected to, it wanted a client certificate, or
-    the handshake failed otherwise.  The message says which, and what
-    setting to change.  The client reports its message as the reason the
-    connection attempt failed (in L{NotConnected}, the C{connect_error}
-    event and the log); the original TLS error is its C{__cause__}.
-    """
 
 
 @dataclass(frozen=True)
@@ -510,7 +498,9 @@ class TimeoutEndpoint:
         self, reactor: Any, endpoint: IStreamClientEndpoint, timeout: float, name: str
     ) -> None:
         """
-        @param reactor: the L{IReactorTime} that times the attempts.
+        @param reactor: the
+            L{IReactorTime<twisted.internet.interfaces.IReactorTime>} that
+            times the attempts.
         @param endpoint: the endpoint to connect through.
         @param timeout: seconds (more than 0).
         @param name: what the endpoint connects to, for messages.

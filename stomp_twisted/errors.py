@@ -6,6 +6,10 @@ L{LocalProtocolError} is the caller's misuse (a header that cannot be
 written, a frame of the wrong type), raised at the call before anything
 reaches the wire; L{RemoteProtocolError} is the peer's (a malformed or
 oversize frame), after which the connection is closed.
+
+Every exception the package raises on purpose is a L{StompError}, and all
+of them are defined here, so that this module is the whole hierarchy
+(C{docs/errors.rst} draws it).
 """
 
 from __future__ import annotations
@@ -14,6 +18,34 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .frame import Frame
+
+__all__ = [
+    "AckError",
+    "BadArgument",
+    "BrokerError",
+    "ClientClosed",
+    "ConnectionLost",
+    "FrameTooLarge",
+    "HeartbeatTimeout",
+    "LineTooLong",
+    "LocalProtocolError",
+    "MemoryBrokerError",
+    "MemoryBrokerStuck",
+    "MemoryBrokerTimeout",
+    "NoMemoryConnection",
+    "NotConnected",
+    "OutboxFull",
+    "ProtocolError",
+    "ReceiptTimeout",
+    "RemoteProtocolError",
+    "SendBufferFull",
+    "StompError",
+    "TLSError",
+    "TransactionAborted",
+    "UndefinedEscape",
+    "UnrepresentableHeader",
+    "WebSocketHandshakeError",
+]
 
 
 class StompError(Exception):
@@ -85,10 +117,15 @@ class BrokerError(StompError):
     or a hostile broker's garbage), which would otherwise be decoded,
     stripped and split whole just to write one log line.
 
+    The text is L{PREFIX} followed by L{reason}, the broker's own words.
+
     @ivar frame: the C{ERROR} L{Frame<stomp_twisted.frame.Frame>} itself;
         C{frame.body} is the body as received, in bytes.
     @ivar message: its C{message} header, or C{""}.
     """
+
+    #: What the exception's text says before the broker's words.
+    PREFIX = "broker sent ERROR: "
 
     #: How many bytes of the body the exception's text may look at.
     DETAIL_PREFIX = 4096
@@ -105,7 +142,7 @@ class BrokerError(StompError):
 
     def _text(self) -> str:
         shown = _truncate(self.message, self.MESSAGE_CHARS) or "(no message header)"
-        text = f"broker sent ERROR: {shown}"
+        text = f"{self.PREFIX}{shown}"
         prefix = bytes(self.frame.body[: self.DETAIL_PREFIX])
         # A multi-byte character cut at the end of the prefix becomes one
         # replacement character; it can only matter on a line this long.
@@ -116,6 +153,19 @@ class BrokerError(StompError):
             first = detail.splitlines()[0]
             text = f"{text} ({_truncate(first, self.DETAIL_CHARS)})"
         return text
+
+    @property
+    def reason(self) -> str:
+        """
+        The broker's words: the exception's text without L{PREFIX}, for a
+        message that says who refused in its own way (C{"tcp://h:61613
+        refused CONNECT: <reason>"}).
+
+        It is read from the text each time, so that it always agrees with
+        it: the client masks an echoed passcode in the text of the
+        L{BrokerError}s it raises, and the mask holds here too.
+        """
+        return str(self).removeprefix(self.PREFIX)
 
     @property
     def body(self) -> str:
@@ -215,4 +265,71 @@ class ReceiptTimeout(StompError):
     """
     The broker did not answer a receipt within C{receipt_timeout}; the
     request may or may not have been acted on.
+    """
+
+
+class TLSError(StompError):
+    """
+    A TLS connection to a broker failed: its certificate was not trusted
+    or not for the name connected to, it wanted a client certificate, or
+    the handshake failed otherwise.  The message says which, and what
+    setting to change.  The client reports its message as the reason the
+    connection attempt failed (in L{NotConnected}, the C{connect_error}
+    event and the log); the original TLS error is its C{__cause__}.
+    """
+
+
+class WebSocketHandshakeError(StompError):
+    """
+    The WebSocket opening handshake with a broker failed: the server
+    refused it (an HTTP status other than 101, such as 403 from an
+    endpoint that checks the C{Origin}, or 404 for a wrong path), or the
+    connection ended before it completed.  The client reports its
+    message as the reason the connection attempt failed, and retries as
+    after any failed attempt.
+
+    @ivar status: the HTTP status the server answered with, if it
+        answered.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LineTooLong(StompError):
+    """
+    C{stomp-send --lines}: a line of standard input is longer than the
+    longest line it accepts, so that an input without line endings is
+    never read into memory whole.
+    """
+
+
+class MemoryBrokerError(StompError):
+    """
+    The in-memory broker of L{stomp_twisted.testing} could not do what a
+    test asked: its traffic or its timers never settle
+    (C{MemoryBroker.flush}, C{advance}: also a C{RuntimeError}), a
+    Deferred it runs the clock for never fires (C{run_until}: also a
+    C{TimeoutError}), or a client has no connection to it
+    (C{connection_of}: also a C{LookupError}).  A test's own mistake,
+    reported with what to look at, rather than a hang.
+    """
+
+
+class MemoryBrokerStuck(MemoryBrokerError, RuntimeError):
+    """
+    C{MemoryBroker.flush} or C{advance} went past its bound.
+    """
+
+
+class MemoryBrokerTimeout(MemoryBrokerError, TimeoutError):
+    """
+    C{MemoryBroker.run_until}: the Deferred did not fire in time.
+    """
+
+
+class NoMemoryConnection(MemoryBrokerError, LookupError):
+    """
+    C{MemoryBroker.connection_of}: the client is not connected to it.
     """

@@ -1,11 +1,12 @@
 """
-Where to reconnect, and when: broker lists, ActiveMQ-style C{failover:}
-URIs, and the back-off between attempts.
+Where to connect and reconnect: broker addresses and their default ports,
+broker URIs, ActiveMQ-style C{failover:} URIs (whose options make a
+L{ReconnectPolicy<stomp_twisted.reconnect.ReconnectPolicy>}), and the
+endpoint that fails over between brokers.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,14 +19,34 @@ from zope.interface import implementer
 
 from .errors import BadArgument
 
+# The reconnect policy lives beside its loop (L{stomp_twisted.reconnect});
+# a failover URI's options make one, and it is still found here.
+from .reconnect import DEFAULT_RECONNECT, ReconnectPolicy
+
 __all__ = [
+    "DEFAULT_PORT",
     "DEFAULT_RECONNECT",
+    "DEFAULT_TLS_PORT",
     "BrokerAddress",
     "FailoverEndpoint",
     "ReconnectPolicy",
+    "default_port",
     "parse_broker_uri",
     "parse_failover_uri",
 ]
+
+#: The STOMP port, where none is given.
+DEFAULT_PORT = 61613
+#: The STOMP port over TLS, where none is given.
+DEFAULT_TLS_PORT = 61612
+
+
+def default_port(ssl: bool) -> int:
+    """
+    The port of a broker named without one: L{DEFAULT_TLS_PORT} over TLS,
+    L{DEFAULT_PORT} otherwise.
+    """
+    return DEFAULT_TLS_PORT if ssl else DEFAULT_PORT
 
 
 @dataclass(frozen=True)
@@ -61,84 +82,6 @@ class BrokerAddress:
         return f"{'ssl' if self.ssl else 'tcp'}://{self.host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class ReconnectPolicy:
-    """
-    How long to wait before each connection attempt after a failure or a
-    lost connection: C{initial_delay * multiplier ** (attempt - 1)}, at
-    most C{max_delay}, plus up to C{jitter} of that delay at random so that
-    many clients of one broker do not return at the same instant.
-
-    @ivar initial_delay: seconds before the first retry.
-    @ivar max_delay: the longest wait, in seconds, before jitter.
-    @ivar multiplier: the factor by which the wait grows per failure.
-    @ivar jitter: the random fraction added to each wait (0 for none).
-    @ivar max_attempts: consecutive failed attempts after which the client
-        gives up, or C{None} to retry for ever.
-    @ivar randomize: try the brokers of a list in a random order.
-    @ivar refused_delay: the shortest wait after the broker refused
-        CONNECT (bad credentials, say), so that a refusal is never retried
-        in a tight loop.
-    @ivar stable_after: how long, in seconds, a session must last after
-        CONNECTED before the client counts it as working.  A session lost
-        sooner (a broker that closes, or sends ERROR, right after
-        CONNECTED or after a SUBSCRIBE it refuses) counts as a failed
-        attempt: the back-off keeps growing and C{max_attempts} counts
-        it, so a broker that ends every session at once is never hammered.
-    """
-
-    initial_delay: float = 0.1
-    max_delay: float = 30.0
-    multiplier: float = 2.0
-    jitter: float = 0.1
-    max_attempts: int | None = None
-    randomize: bool = False
-    refused_delay: float = 5.0
-    stable_after: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in (
-            "initial_delay",
-            "max_delay",
-            "multiplier",
-            "jitter",
-            "refused_delay",
-            "stable_after",
-        ):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
-                raise BadArgument(f"{name} must be a finite number, not {value!r}")
-        if self.max_attempts is not None and (
-            isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
-        ):
-            raise BadArgument(f"max_attempts must be an int or None, not {self.max_attempts!r}")
-        if self.refused_delay < 0 or self.stable_after < 0:
-            raise BadArgument("refused_delay and stable_after cannot be negative")
-        if self.initial_delay < 0 or self.max_delay < 0:
-            raise BadArgument("reconnect delays cannot be negative")
-        if self.multiplier < 1:
-            raise BadArgument("the back-off multiplier must be at least 1")
-        if not 0 <= self.jitter <= 1:
-            raise BadArgument("jitter is a fraction between 0 and 1")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise BadArgument("max_attempts must be at least 1, or None for no limit")
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        """
-        The wait before retry number C{attempt} (1 for the first).
-        """
-        exponent = min(max(attempt - 1, 0), 64)
-        base = min(self.initial_delay * self.multiplier**exponent, self.max_delay)
-        return base * (1 + self.jitter * rand())
-
-
-#: The reconnect policy clients use unless told otherwise.
-DEFAULT_RECONNECT = ReconnectPolicy()
-
 # ActiveMQ's failover transport options, as stompest and ActiveMQ users
 # write them; delays are in milliseconds there.
 _URI_OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -164,7 +107,7 @@ def parse_broker_uri(text: str) -> BrokerAddress:
     Parse one broker's URI: C{tcp://host:port} or C{ssl://host:port}
     (C{stomp://} and C{stomp+ssl://} too), or a WebSocket URL,
     C{ws://host:port/path} or C{wss://host:port/path}.  The port
-    defaults to 61613 (61612 for C{ssl}), or for WebSocket to the HTTP
+    defaults to L{default_port}'s (61613, 61612 for C{ssl}), or for WebSocket to the HTTP
     one (80, 443 for C{wss}); a WebSocket path to C{/}.
 
     @raise BadArgument: for another scheme, no host, a bad port, or
@@ -197,7 +140,7 @@ def parse_broker_uri(text: str) -> BrokerAddress:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return BrokerAddress(parts.hostname, port or (443 if secure else 80), secure, path)
     ssl = scheme in ("ssl", "stomp+ssl")
-    return BrokerAddress(parts.hostname, port or (61612 if ssl else 61613), ssl)
+    return BrokerAddress(parts.hostname, port or default_port(ssl), ssl)
 
 
 def parse_failover_uri(uri: str) -> tuple[list[BrokerAddress], ReconnectPolicy | None]:

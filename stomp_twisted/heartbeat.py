@@ -78,29 +78,22 @@ def check_heartbeat(heartbeat: object) -> tuple[int, int]:
     """
     Validate the client's C{heartbeat} option.
 
-    @param heartbeat: C{(cx, cy)}: two non-negative C{int}s of
-        milliseconds.
+    @param heartbeat: C{(cx, cy)}: two C{int}s of milliseconds from 0 to
+        L{MAX_INTERVAL} (one hour).
     @return: it, as a tuple.
     @raise BadArgument: if it is anything else.
     """
+    # (arguments imports this module: its checks are looked up at the call.)
+    from . import arguments
+
     if not isinstance(heartbeat, (tuple, list)) or len(heartbeat) != 2:
         raise BadArgument(
-            f"heartbeat must be a (send_ms, receive_ms) pair of ints, not {heartbeat!r}"
+            "heartbeat must be a (send_ms, receive_ms) pair of ints, "
+            f"not {arguments.shown_value(heartbeat)}"
         )
-    cx, cy = heartbeat
-    for name, value in (("send", cx), ("receive", cy)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise BadArgument(
-                f"heartbeat {name} interval must be an int of milliseconds, not {value!r}"
-            )
-        if value < 0:
-            raise BadArgument(f"heartbeat {name} interval must not be negative, not {value!r}")
-        if value > MAX_INTERVAL:
-            raise BadArgument(
-                f"heartbeat {name} interval must be at most {MAX_INTERVAL} ms (one hour), "
-                f"not {value!r}"
-            )
-    return (cx, cy)
+    for name, value in zip(("send", "receive"), heartbeat, strict=True):
+        arguments.check_int(value, f"heartbeat {name} interval", minimum=0, maximum=MAX_INTERVAL)
+    return (heartbeat[0], heartbeat[1])
 
 
 def check_tolerance(tolerance: object) -> float:

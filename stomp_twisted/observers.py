@@ -1,6 +1,10 @@
 """
 Observer registries: named events, callbacks in a stable order, and no
 callback able to stop the others.
+
+Not API (C{docs/api.rst}): programs register their callbacks with
+L{StompClient.reg_cb<stomp_twisted.client.StompClient.reg_cb>}, and the
+handle it returns is only for C{unreg_cb}.
 """
 
 from __future__ import annotations

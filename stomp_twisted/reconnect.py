@@ -1,7 +1,9 @@
 """
 The reconnect loop: one connection attempt at a time over an endpoint,
 back-off between failures, failover between brokers, and a clear end when
-the policy says to give up.
+the policy says to give up.  L{ReconnectPolicy} is that policy, the
+public face of the loop (C{stomp_twisted.ReconnectPolicy}); L{Reconnector}
+follows it.
 
 Twisted's L{ClientService<twisted.application.internet.ClientService>}
 does much of this, but its retry policy cannot stop it (stopping from the
@@ -12,17 +14,103 @@ proxy.  The client needs the opposite on each point, and the loop is short.
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IProtocolFactory, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from .failover import FailoverEndpoint, ReconnectPolicy
+from .errors import BadArgument
 
-__all__ = ["Reconnector"]
+if TYPE_CHECKING:
+    # (failover imports this module: a failover URI's options make a policy.)
+    from .failover import FailoverEndpoint
+
+__all__ = ["DEFAULT_RECONNECT", "ReconnectPolicy", "Reconnector"]
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """
+    How long to wait before each connection attempt after a failure or a
+    lost connection: C{initial_delay * multiplier ** (attempt - 1)}, at
+    most C{max_delay}, plus up to C{jitter} of that delay at random so that
+    many clients of one broker do not return at the same instant.
+
+    @ivar initial_delay: seconds before the first retry.
+    @ivar max_delay: the longest wait, in seconds, before jitter.
+    @ivar multiplier: the factor by which the wait grows per failure.
+    @ivar jitter: the random fraction added to each wait (0 for none).
+    @ivar max_attempts: consecutive failed attempts after which the client
+        gives up, or C{None} to retry for ever.
+    @ivar randomize: try the brokers of a list in a random order.
+    @ivar refused_delay: the shortest wait after the broker refused
+        CONNECT (bad credentials, say), so that a refusal is never retried
+        in a tight loop.
+    @ivar stable_after: how long, in seconds, a session must last after
+        CONNECTED before the client counts it as working.  A session lost
+        sooner (a broker that closes, or sends ERROR, right after
+        CONNECTED or after a SUBSCRIBE it refuses) counts as a failed
+        attempt: the back-off keeps growing and C{max_attempts} counts
+        it, so a broker that ends every session at once is never hammered.
+    """
+
+    initial_delay: float = 0.1
+    max_delay: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.1
+    max_attempts: int | None = None
+    randomize: bool = False
+    refused_delay: float = 5.0
+    stable_after: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "initial_delay",
+            "max_delay",
+            "multiplier",
+            "jitter",
+            "refused_delay",
+            "stable_after",
+        ):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise BadArgument(f"{name} must be a finite number, not {value!r}")
+        if self.max_attempts is not None and (
+            isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
+        ):
+            raise BadArgument(f"max_attempts must be an int or None, not {self.max_attempts!r}")
+        if self.refused_delay < 0 or self.stable_after < 0:
+            raise BadArgument("refused_delay and stable_after cannot be negative")
+        if self.initial_delay < 0 or self.max_delay < 0:
+            raise BadArgument("reconnect delays cannot be negative")
+        if self.multiplier < 1:
+            raise BadArgument("the back-off multiplier must be at least 1")
+        if not 0 <= self.jitter <= 1:
+            raise BadArgument("jitter is a fraction between 0 and 1")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise BadArgument("max_attempts must be at least 1, or None for no limit")
+
+    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """
+        The wait before retry number C{attempt} (1 for the first).
+        """
+        exponent = min(max(attempt - 1, 0), 64)
+        base = min(self.initial_delay * self.multiplier**exponent, self.max_delay)
+        return base * (1 + self.jitter * rand())
+
+
+#: The reconnect policy clients use unless told otherwise.
+DEFAULT_RECONNECT = ReconnectPolicy()
 
 
 class Reconnector:
@@ -50,7 +138,7 @@ class Reconnector:
         *,
         before_attempt: Callable[[str], None],
         attempt_failed: Callable[[str], None],
-        gave_up: Callable[[str], None],
+        gave_up: Callable[[str, bool], None],
     ) -> None:
         """
         @param endpoint: the brokers to connect to.
@@ -63,7 +151,8 @@ class Reconnector:
         @param attempt_failed: called with a message after each failed
             attempt.
         @param gave_up: called once with the reason when the loop ends
-            without the client asking.
+            without the client asking, and whether it ended over the loss
+            of a session (L{lost}) rather than a failed attempt.
         """
         self._endpoint = endpoint
         self._factory = factory
@@ -201,12 +290,14 @@ class Reconnector:
             return
         self._endpoint.advance()
         policy = self._policy
+        after_loss = not report
         if policy is None:
-            self._give_up(message, "giving up: reconnection is off (reconnect=None)")
+            self._give_up(message, "giving up: reconnection is off (reconnect=None)", after_loss)
         elif policy.max_attempts is not None and self.failures >= policy.max_attempts:
             self._give_up(
                 f"gave up after {self.failures} failed attempts; last: {message}",
                 f"giving up after {self.failures} failed attempts (max_attempts)",
+                after_loss,
             )
         else:
             self._schedule(self.failures)
@@ -217,6 +308,7 @@ class Reconnector:
             self._give_up(
                 f"connection lost and reconnection is off: {self.last_error}",
                 "giving up: the connection was lost and reconnection is off (reconnect=None)",
+                True,
             )
             return
         delay = policy.delay(attempt)
@@ -229,10 +321,10 @@ class Reconnector:
         )
         self._retry = self._clock.callLater(delay, self._connect)
 
-    def _give_up(self, reason: str, summary: str) -> None:
+    def _give_up(self, reason: str, summary: str, after_loss: bool) -> None:
         # The log says why in a line of its own (the failure before it is
         # logged already, so it is not repeated); the client's events and
         # errors get the whole reason.
         self._running = False
         self._log.warn("{summary}", summary=summary)
-        self._gave_up(reason)
+        self._gave_up(reason, after_loss)

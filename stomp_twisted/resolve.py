@@ -9,6 +9,9 @@ asyncio reactor on its running loop never runs the reactor that way: a
 resolution would wait for ever.  L{BrokerNameResolver} answers IP
 addresses at once, resolves names through the asyncio loop's own executor
 in that case, and otherwise asks the reactor's resolver as Twisted would.
+
+Not API (C{docs/api.rst}): the endpoints the package builds use it, and
+C{docs/asyncio.rst} describes what that means for a program.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """
-L{StompService}: a STOMP client as a Twisted L{IService}, for C{twistd}
-(a C{.tac} file, a plugin's C{makeService}) and L{MultiService} trees.
+L{StompService}: a STOMP client as a Twisted
+L{IService<twisted.application.service.IService>}, for C{twistd} (a C{.tac}
+file, a plugin's C{makeService}) and
+L{MultiService<twisted.application.service.MultiService>} trees.
 
 Starting the service connects; stopping it drains (no new message is
 taken, the callbacks still running finish and their acknowledgements go
@@ -44,14 +46,15 @@ class StompService(Service):
     C{service.client.reg_cb("MESSAGE", work)}.
 
     L{stopService} returns a L{Deferred}, which C{twistd} and
-    L{MultiService} wait for: the client stops reading (no new message
-    reaches a callback; those the broker sent ahead stay unacknowledged and
-    are delivered again), waits up to C{drain_timeout} seconds for the
-    callbacks still running (those that returned a Deferred, under
-    C{ack="auto"} or C{"manual"}) so that their C{ACK} or C{NACK} is
-    written, and then sends C{DISCONNECT} and waits for its receipt (up to
-    the client's C{disconnect_timeout}).  A service cannot be started again
-    once stopped: its client has left; build a new one.
+    L{MultiService<twisted.application.service.MultiService>} wait for: the
+    client stops reading (no new message reaches a callback; those the
+    broker sent ahead stay unacknowledged and are delivered again), waits
+    up to C{drain_timeout} seconds for the callbacks still running (those
+    that returned a Deferred, under C{ack="auto"} or C{"manual"}) so that
+    their C{ACK} or C{NACK} is written, and then sends C{DISCONNECT} and
+    waits for its receipt (up to the client's C{disconnect_timeout}).  A
+    service cannot be started again once stopped: its client has left;
+    build a new one.
 
     @ivar client: the L{StompClient}, built (but not connected) when the
         service is.

@@ -18,6 +18,9 @@ __all__ = ["ClientStats", "Counters"]
 class Counters:
     """
     The client's running totals, over every connection it has made.
+
+    Not API (C{docs/api.rst}): the client's own; programs read a
+    L{ClientStats} snapshot.
     """
 
     __slots__ = (

@@ -3,10 +3,12 @@ C{twistd stomp-listen}: subscribe to STOMP destinations and write each
 message received to standard output (or a file), as C{mosquitto_sub} or
 C{kcat -C} do for their brokers.
 
-The plugin module, C{twisted/plugins/stomp_listen.py}, only names this
-module: twistd imports it when C{stomp-listen} is asked for.  L{Options} is
-the command line, L{ListenService} the service, L{makeService} twistd's
-entry point; L{format_message} renders one message in each output format.
+This module is twistd's face of the command: L{Options}, the command
+line, and L{makeService}, twistd's entry point.  The plugin module,
+C{twisted/plugins/stomp_listen.py}, only names this module: twistd
+imports it when C{stomp-listen} is asked for.  The service itself is
+L{ListenService<stomp_twisted._listen_service.ListenService>}; the output
+formats are in L{stomp_twisted._listen_output}.
 
 Guarantees, as the manual page (C{docs/stomp-listen.rst}) states them:
 
@@ -24,41 +26,26 @@ Guarantees, as the manual page (C{docs/stomp-listen.rst}) states them:
 from __future__ import annotations
 
 import atexit
-import base64
-import contextlib
-import datetime
-import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, Protocol
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred
-from twisted.internet.error import ReactorNotRunning
-from twisted.logger import ILogObserver, Logger, textFileLogObserver
+from twisted.logger import ILogObserver, textFileLogObserver
 from twisted.python import usage
-from twisted.python.failure import Failure
 
-from ._connect import connect
-from .arguments import redact
+from ._listen_output import FORMATS
+from ._listen_service import ListenService
 from .cli_options import (
     ConnectionOptions,
     key_value,
     positive_int,
     reconnect_attempts_parameter,
 )
-from .client import AckMode, StompClient
-from .errors import BrokerError, ClientClosed, NotConnected, StompError
 
-__all__ = ["FORMATS", "ListenService", "Options", "format_message", "makeService"]
+__all__ = ["ACK_MODES", "Options", "makeService", "stderr_log_observer"]
 
-#: The output formats: the body alone, JSON lines, and a form for people.
-FORMATS = ("body", "json", "pretty")
 #: The acknowledgement modes of the command line.
 ACK_MODES = ("none", "auto", "manual")
-#: The exit status after a failure: output broken, or the client gave up.
-EXIT_FAILURE = 1
+
 
 #: SUBSCRIBE headers the client writes itself.
 _RESERVED_SUBSCRIBE_HEADERS = ("destination", "id")
@@ -74,7 +61,8 @@ class Options(ConnectionOptions):
     """
     The command line of C{stomp-listen}: the connection options of
     L{ConnectionOptions} and the listener's own.  After parsing,
-    L{connect_arguments} gives the arguments of L{stomp_twisted.connect}.
+    L{ConnectionOptions.connect_arguments} gives the arguments of
+    L{stomp_twisted.connect}.
     """
 
     synopsis = "[options] --destination DEST [--destination DEST ...]"
@@ -262,393 +250,6 @@ def stderr_log_observer() -> ILogObserver:
     C{--nodaemon}, so that it stays off the messages' standard output.
     """
     return textFileLogObserver(sys.stderr)
-
-
-# --- output formats ---------------------------------------------------------
-
-# Control characters shown escaped in the pretty format, so that a message
-# cannot drive the terminal; a body keeps its tabs and newlines.
-_HEADER_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
-_HEADER_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
-_BODY_ESCAPES = {c: e for c, e in _HEADER_ESCAPES.items() if c not in (0x09, 0x0A)}
-
-
-def _hexdump(data: bytes) -> list[str]:
-    # As hexdump -C shows it.
-    lines = []
-    for offset in range(0, len(data), 16):
-        chunk = data[offset : offset + 16]
-        left = " ".join(f"{b:02x}" for b in chunk[:8])
-        right = " ".join(f"{b:02x}" for b in chunk[8:])
-        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{text}|")
-    return lines
-
-
-def _timestamp(when: float) -> str:
-    moment = datetime.datetime.fromtimestamp(when).astimezone()
-    return (
-        moment.strftime("%Y-%m-%d %H:%M:%S.")
-        + f"{moment.microsecond // 1000:03d}"
-        + (moment.strftime(" %z"))
-    )
-
-
-def format_message(
-    body: bytes,
-    headers: dict[str, str],
-    style: str,
-    *,
-    number: int = 1,
-    received: float = 0.0,
-) -> bytes:
-    """
-    One message as written to the output.
-
-    @param style: C{"body"}: the body and a newline (binary bodies as they
-        are); C{"json"}: one line, a JSON object with C{destination},
-        C{headers} and C{body}, or C{body_base64} (base64) instead of
-        C{body} when the body is not UTF-8; C{"pretty"}: a heading line
-        (number, destination, time received), the headers, a blank line,
-        the body (control characters escaped; a hex dump if it is not
-        UTF-8) and a blank line.
-    @param number: the message's number, from 1, for C{"pretty"}.
-    @param received: when it arrived (seconds since the epoch), for
-        C{"pretty"}.
-    """
-    if style == "body":
-        return body + b"\n"
-    destination = headers.get("destination")
-    try:
-        text: str | None = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if style == "json":
-        record: dict[str, Any] = {"destination": destination, "headers": headers}
-        if text is not None:
-            record["body"] = text
-        else:
-            record["body_base64"] = base64.b64encode(body).decode("ascii")
-        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
-    if style != "pretty":
-        raise ValueError(f"unknown format {style!r}")
-    where = str(destination).translate(_HEADER_ESCAPES)
-    lines = [f"=== message {number} from {where} at {_timestamp(received)}"]
-    for name, value in headers.items():
-        lines.append(f"  {name.translate(_HEADER_ESCAPES)}: {value.translate(_HEADER_ESCAPES)}")
-    lines.append("")
-    if not body:
-        lines.append("(empty body)")
-    elif text is None:
-        lines.append(f"(binary body, {len(body)} bytes)")
-        lines.extend(_hexdump(body))
-    else:
-        lines.append(text.translate(_BODY_ESCAPES).removesuffix("\n"))
-    lines.append("")
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-# --- the service ------------------------------------------------------------
-
-
-class Output(Protocol):
-    """
-    Where messages are written: a binary file.
-    """
-
-    def write(self, data: bytes, /) -> int | None: ...
-
-    def flush(self) -> None: ...
-
-
-def _write_fully(output: Output, data: bytes, fsync: bool) -> None:
-    # Everything, then flushed (and synced): only then may it be acknowledged.
-    while data:
-        written = output.write(data)
-        if written is None:
-            raise BlockingIOError("the output would block")
-        data = data[written:]
-    output.flush()
-    if fsync:
-        os.fsync(getattr(output, "fileno")())  # noqa: B009
-
-
-class ListenService(Service):
-    """
-    Listens while running: connects and subscribes on start, writes each
-    message and acknowledges it, and leaves with a graceful DISCONNECT on
-    stop.
-
-    @ivar client: the L{StompClient} once started.
-    @ivar written: how many messages have been written.
-    @ivar exit_status: C{None} while nothing has ended the listener, then
-        C{0} (C{--count} reached) or L{EXIT_FAILURE} (the output broke,
-        the client gave up, the broker refused the first C{CONNECT}).
-    @ivar ever_connected: whether the broker has accepted a C{CONNECT}:
-        until then a refusal ends the listener (unless C{--retry-refused}),
-        afterwards the client retries with back-off.
-    """
-
-    _log = Logger()
-
-    def __init__(
-        self,
-        options: Options,
-        reactor: Any,
-        output: Output | None = None,
-        connect: Callable[..., StompClient] = connect,
-    ) -> None:
-        """
-        @param options: the parsed command line.
-        @param reactor: the reactor: the client's clock, and what is
-            stopped when the listener is done.
-        @param output: where to write messages; by default C{--output}'s
-            file, opened on start, or standard output.
-        @param connect: L{stomp_twisted.connect}, or a stand-in for tests.
-        """
-        self._options = options
-        self._reactor = reactor
-        self._output = output
-        self._connect = connect
-        # The file the service opened itself, to close when done.
-        self._opened: Any = None
-        self._leaving = False
-        # Whether a when_connected() Deferred is being waited on: one at a
-        # time, so that each outcome is reported once.
-        self._watching = False
-        self.ever_connected = False
-        self.exit_status: int | None = None
-        self.written = 0
-        self.client: StompClient | None = None
-
-    # --- starting -----------------------------------------------------------
-
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        options = self._options
-        if self._output is None:
-            self._output = self._open_output()
-        arguments = options.connect_arguments()
-        self._log.info(
-            "stomp-listen: connecting to {broker}{login}; subscribing to {destinations} "
-            "(--ack {ack}); writing {style} to {output}",
-            broker=options.describe_broker(),
-            login=f" as {options['login']}" if options["login"] is not None else "",
-            destinations=", ".join(options["destinations"]),
-            ack=options["ack"],
-            style=options["format"],
-            output=options["output"] or "standard output",
-        )
-        client = self._connect(reactor=self._reactor, **arguments)
-        self.client = client
-        client.reg_cb("CONNECTED", self._connected)
-        client.reg_cb("ERROR", self._broker_error)
-        client.reg_cb("RECEIPT", self._receipt)
-        client.reg_cb("disconnect", self._disconnected)
-        ack: AckMode = None if options["ack"] == "none" else "manual"
-        headers = options.subscribe_headers()
-        for destination in options["destinations"]:
-            # Written once CONNECTED arrives, and again after each reconnection.
-            subscribed = client.subscribe(
-                destination, self._message, ack=ack, headers=headers, receipt=False
-            )
-            subscribed.addErrback(self._not_subscribed, destination)
-        self._watch()
-
-    def _open_output(self) -> Output:
-        path = self._options["output"]
-        if path is not None:
-            self._opened = open(path, "ab", buffering=0)  # noqa: SIM115
-        else:
-            # Standard output, unbuffered and blocking: each message reaches
-            # the pipe or file before it is acknowledged.  A duplicate of
-            # the descriptor, so that sys.stdout has nothing to fail on at
-            # exit after a broken pipe.
-            fd = os.dup(1)
-            os.set_blocking(fd, True)
-            self._opened = open(fd, "wb", buffering=0)  # noqa: SIM115
-        output: Output = self._opened
-        return output
-
-    def _watch(self) -> Deferred[None] | None:
-        # The client's next outcome: connected, refused (BrokerError, at
-        # once), or given up (NotConnected).  None if already watched.
-        if self._watching:
-            return None
-        assert self.client is not None
-        self._watching = True
-        return self.client.when_connected().addCallbacks(self._watched, self._not_connected)
-
-    def _watched(self, client: StompClient) -> None:
-        self._watching = False
-
-    # --- events -------------------------------------------------------------
-
-    def _connected(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-        self.ever_connected = True
-        self._log.info(
-            "connected to {broker} ({server}, STOMP {version}); subscribing to {destinations}",
-            broker=self._options.describe_broker(),
-            server=headers.get("server", "server unknown"),
-            version=client.version,
-            destinations=", ".join(self._options["destinations"]),
-        )
-
-    def _broker_error(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-        if self._watching:
-            # An ERROR while waiting for CONNECTED: a refused CONNECT,
-            # which _refused reports, once.
-            return
-        details = f": {body.decode('utf-8', 'replace')[:1000]}" if body else ""
-        self._log.error(
-            "the broker sent ERROR: {error}",
-            error=self._redact(headers.get("message", "(no message header)") + details),
-        )
-
-    def _redact(self, text: str) -> str:
-        # A broker might echo the passcode back in its ERROR.
-        return redact(text, self._options["passcode"])
-
-    def _receipt(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-        # The listener asks for no receipt but DISCONNECT's.
-        if self._leaving:
-            self._log.info(
-                "the broker confirmed DISCONNECT (receipt {receipt})",
-                receipt=headers.get("receipt-id"),
-            )
-
-    def _disconnected(self, client: StompClient, reason: str) -> None:
-        if self._leaving or self.exit_status is not None:
-            return
-        waiting = self._watch()
-        if waiting is not None and not waiting.called:
-            # Otherwise the client gave up: _not_connected says so.
-            self._log.warn("connection lost: {reason}; reconnecting", reason=reason)
-
-    def _not_connected(self, failure: Failure) -> None:
-        self._watching = False
-        error = failure.value
-        if isinstance(error, ClientClosed) or self._leaving or self.exit_status is not None:
-            return
-        if isinstance(error, BrokerError):
-            self._refused(error)
-        elif isinstance(error, NotConnected):
-            self._log.error("giving up: {reason}", reason=self._redact(str(error)))
-            self._finish(EXIT_FAILURE)
-        else:
-            self._log.failure("the client failed", failure)
-            self._finish(EXIT_FAILURE)
-
-    def _refused(self, error: BrokerError) -> None:
-        # Bad credentials or an unknown vhost: on the first connection, a
-        # mistake that retrying will not fix, unless told to wait for one.
-        reason = self._redact(str(error).removeprefix("broker sent ERROR: "))
-        broker = self._options.describe_broker()
-        if self.ever_connected or self._options["retry-refused"]:
-            self._log.warn(
-                "{broker} refused CONNECT: {reason}; retrying ({why})",
-                broker=broker,
-                reason=reason,
-                why="--retry-refused" if not self.ever_connected else "it was accepted before",
-            )
-            self._watch()
-            return
-        self._log.error(
-            "{broker} refused CONNECT: {reason}; exiting with status 1 "
-            "(--retry-refused keeps retrying)",
-            broker=broker,
-            reason=reason,
-        )
-        self._finish(EXIT_FAILURE)
-
-    def _not_subscribed(self, failure: Failure, destination: str) -> None:
-        if isinstance(failure.value, (NotConnected, ClientClosed)):
-            return  # the client gave up or was stopped: said elsewhere
-        self._log.failure("cannot subscribe to {destination}", failure, destination=destination)
-        self._finish(EXIT_FAILURE)
-
-    # --- messages -----------------------------------------------------------
-
-    def _message(self, client: StompClient, body: bytes, headers: dict[str, str]) -> None:
-        options = self._options
-        acking = options["ack"] != "none"
-        if self.exit_status is not None or (self._leaving and acking):
-            # Done, or leaving: not written, so not acknowledged; the broker
-            # redelivers it.  (Under --ack none the broker has forgotten it
-            # already: it is written while the connection lasts.)
-            return
-        assert self._output is not None
-        data = format_message(
-            body,
-            headers,
-            options["format"],
-            number=self.written + 1,
-            received=self._reactor.seconds(),
-        )
-        try:
-            _write_fully(self._output, data, options["fsync"])
-        except OSError as error:
-            self._output_broken(error, headers)
-            return
-        self.written += 1
-        if options["ack"] == "auto":
-            try:
-                acked = client.ack(headers, receipt=False)
-            except StompError as error:
-                self._log.error("cannot acknowledge a message: {error}", error=error)
-            else:
-                acked.addErrback(self._log_ack_failure)
-        count = options["count"]
-        if count is not None and self.written >= count:
-            self._log.info("{count} message(s) written (--count): leaving", count=count)
-            self._finish(0)
-
-    def _log_ack_failure(self, failure: Failure) -> None:
-        self._log.failure("acknowledging a message failed", failure)
-
-    def _output_broken(self, error: OSError, headers: dict[str, str]) -> None:
-        where = self._options["output"] or "standard output"
-        fate = {
-            "none": "is lost (--ack none: the broker has forgotten it)",
-            "auto": "is not acknowledged: the broker will redeliver it",
-            "manual": "is not acknowledged: the broker will redeliver it",
-        }[self._options["ack"]]
-        self._log.error(
-            "cannot write to {where}: {error}; message {id} from {destination} {fate}; stopping",
-            where=where,
-            error=error.strerror or error,
-            id=headers.get("message-id", "?"),
-            destination=headers.get("destination", "?"),
-            fate=fate,
-        )
-        self._finish(EXIT_FAILURE)
-
-    def _finish(self, status: int) -> None:
-        if self.exit_status is not None:
-            return
-        self.exit_status = status
-        with contextlib.suppress(ReactorNotRunning):
-            self._reactor.stop()
-
-    # --- stopping -----------------------------------------------------------
-
-    def stopService(self) -> Deferred[None] | None:
-        super().stopService()  # type: ignore[no-untyped-call]
-        if self.client is None:
-            return None
-        self._leaving = True
-        client = self.client
-        if client.is_connected:
-            self._log.info("leaving: sending DISCONNECT")
-        left = client.disconnect()
-        left.addCallback(self._left)
-        return left
-
-    def _left(self, result: None) -> None:
-        self._log.info("disconnected; {count} message(s) written", count=self.written)
-        if self._opened is not None:
-            with contextlib.suppress(OSError):  # a broken pipe, already reported
-                self._opened.close()
 
 
 def _exit_on_failure(service: ListenService) -> None:

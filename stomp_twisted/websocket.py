@@ -37,7 +37,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from .errors import BadArgument, StompError
+from .errors import BadArgument, WebSocketHandshakeError
 from .frame import VERSIONS
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = [
     "INSTALL_HINT",
     "WebSocketEndpoint",
-    "WebSocketHandshakeError",
     "check_websocket_headers",
     "require_autobahn",
     "subprotocols",
@@ -70,24 +69,6 @@ _RESERVED_HEADERS = frozenset(
         "sec-websocket-extensions",
     )
 )
-
-
-class WebSocketHandshakeError(StompError):
-    """
-    The WebSocket opening handshake with a broker failed: the server
-    refused it (an HTTP status other than 101, such as 403 from an
-    endpoint that checks the C{Origin}, or 404 for a wrong path), or the
-    connection ended before it completed.  The client reports its
-    message as the reason the connection attempt failed, and retries as
-    after any failed attempt.
-
-    @ivar status: the HTTP status the server answered with, if it
-        answered.
-    """
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def require_autobahn() -> None:

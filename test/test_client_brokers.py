@@ -253,8 +253,9 @@ class ClientBrokerMixin(_Base):
         yield self.round_trip(first)
 
         lost = next_event(first, "disconnect")
-        assert first._protocol is not None and first._protocol.transport is not None
-        first._protocol.transport.abortConnection()
+        session = first.factory._core.session
+        assert session is not None and session.protocol.transport is not None
+        session.protocol.transport.abortConnection()
         yield lost
         # Too late now: no ACK may be attempted on the lost connection.
         never.callback(None)

@@ -109,7 +109,7 @@ class ExampleTests(TestCase):
                 "UnrepresentableHeader: header value 'a\\x00b' contains '\\x00', "
                 "which STOMP cannot carry in a header",
                 "received 102 messages, the last b'\\x00raw bytes\\xff'",
-                "ClientClosed: this client was disconnected; nothing can be sent",
+                "ClientClosed: cannot send: the client is closed (disconnect() was called)",
             ],
         )
 

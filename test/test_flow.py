@@ -79,7 +79,7 @@ class OutboxTests(SynchronousTestCase):
         self.successResultOf(one)
         first.lose(TCPConnectionLost())
         self.assertNoResult(two)
-        self.assertEqual(client._outbox.unconfirmed, (1, 3))  # type: ignore[union-attr]
+        self.assertEqual(client.factory._sender.outbox.unconfirmed, (1, 3))  # type: ignore[union-attr]
         self.clock.advance(1.0)
         second = self.endpoint.last
         second.sent()
@@ -88,7 +88,7 @@ class OutboxTests(SynchronousTestCase):
         self.assertEqual(again.body, b"two")
         second.receipt(again.headers["receipt"])
         self.successResultOf(two)
-        self.assertEqual(client._outbox.unconfirmed, (0, 0))  # type: ignore[union-attr]
+        self.assertEqual(client.factory._sender.outbox.unconfirmed, (0, 0))  # type: ignore[union-attr]
 
     def test_bounded_in_count(self) -> None:
         """

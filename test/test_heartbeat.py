@@ -677,7 +677,7 @@ class ClientTests(SynchronousTestCase):
         client.reg_cb("disconnect", lambda c, reason: events.append(("disconnect", reason)))
         client.reg_cb("CONNECTED", lambda c, body, headers: events.append(("CONNECTED", None)))
         errors: list[StompError | None] = []
-        original = client.connection_lost
+        original = client.factory._handler.connection_lost
 
         def connection_lost(
             protocol: StompProtocol, reason: Failure, error: StompError | None
@@ -685,7 +685,7 @@ class ClientTests(SynchronousTestCase):
             errors.append(error)
             original(protocol, reason, error)
 
-        client.connection_lost = connection_lost  # type: ignore[method-assign]
+        client.factory._handler.connection_lost = connection_lost  # type: ignore[method-assign]
         client.start()
         first = self.endpoint.last
         first.sent()

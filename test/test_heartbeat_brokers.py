@@ -183,7 +183,7 @@ class Watcher:
         self.lost: list[tuple[float, StompError | None, str]] = []
         self._waiting_connected: list[tuple[int, Deferred[None]]] = []
         self._waiting_lost: list[tuple[int, Deferred[None]]] = []
-        original_lost = client.connection_lost
+        original_lost = client.factory._handler.connection_lost
 
         def heartbeat_received(protocol: StompProtocol) -> None:
             self.eols += 1
@@ -196,8 +196,8 @@ class Watcher:
             original_lost(protocol, reason, error)
             self._check()
 
-        client.heartbeat_received = heartbeat_received  # type: ignore[method-assign]
-        client.connection_lost = connection_lost  # type: ignore[method-assign]
+        client.factory._handler.heartbeat_received = heartbeat_received  # type: ignore[method-assign]
+        client.factory._handler.connection_lost = connection_lost  # type: ignore[method-assign]
         client.reg_cb("CONNECTED", self._on_connected)
         client.reg_cb("frame", self._on_frame)
 
@@ -268,13 +268,13 @@ class HeartbeatBrokerMixin:
         client = self.client(self.broker.host, self.broker.port)
         watcher = Watcher(client)
         yield client.when_connected().addTimeout(TIMEOUT, reactor)
-        protocol = client._protocol
+        protocol = client.factory._core.session.protocol
         assert protocol is not None
         self.assertEqual(protocol.heartbeat, (INTERVAL, INTERVAL))  # type: ignore[attr-defined]
         yield sleep(5 * INTERVAL / 1000)
         self.assertEqual(watcher.lost, [])  # type: ignore[attr-defined]
         self.assertTrue(client.is_connected)  # type: ignore[attr-defined]
-        self.assertIs(client._protocol, protocol)  # type: ignore[attr-defined]
+        self.assertIs(client.factory._core.session.protocol, protocol)  # type: ignore[attr-defined]
         # At least one per interval (RabbitMQ sends two).
         self.assertGreaterEqual(watcher.eols, 4)  # type: ignore[attr-defined]
         receipt = yield client.send_frame("BEGIN", headers={"transaction": "t-1"})

@@ -214,14 +214,14 @@ class UnackedLoopbackTests(HostileTestCase):
         yield counter.wait_count(20)
         # Reading paused as the 20th arrived: the MESSAGEs read with it
         # stay undispatched, and the rest wait in the socket.
-        protocol = client._protocol
+        protocol = client.factory._core.session.protocol
         assert protocol is not None
         self.assertTrue(protocol.paused)
         self.assertEqual(len(counter.headers), 20)
         for headers in counter.headers[:10]:
             client.ack(headers, receipt=False)
         yield counter.wait_count(30)
-        self.assertEqual(len(client._unacked), 20)
+        self.assertEqual(client.stats.unacknowledged, 20)
         self.assertTrue(protocol.paused)
         self.assertEqual(len(counter.headers), 30)
 

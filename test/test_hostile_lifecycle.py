@@ -395,7 +395,7 @@ class HostileLifecycleTests(TestCase):
             client = self.client(broker, disconnect_timeout=2, max_send_buffer=1 << 30)
             events = Events(client, "disconnect")
             await deadline(client.when_connected())
-            protocol = client._protocol
+            protocol = client.factory._core.session.protocol
             assert protocol is not None
             chunk = b"x" * 65536
             for _ in range(2000):

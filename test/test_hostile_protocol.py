@@ -123,7 +123,7 @@ class StuckBrokerTestCase(TestCase):
         """
         side = yield self.broker.next_connection()
         yield deadline(self.client.when_connected(), what="CONNECTED")
-        protocol = self.client._protocol
+        protocol = self.client.factory._core.session.protocol
         assert protocol is not None
         destination = "/queue/hostile-protocol-stuck"
         for _ in range(STUCK_BYTES // CHUNK):
@@ -200,7 +200,7 @@ class DisconnectFromBrokerNotReadingTests(StuckBrokerTestCase):
         yield deadline(self.client.disconnect(), bound + 2.0, "the end of disconnect()")
         self.assertLess(reactor.seconds() - started, bound + 1.0)
         self.assertEqual(len(self.disconnects), 1)
-        self.assertIsNone(self.client._protocol)
+        self.assertIsNone(self.client.factory._core.session)
         self.check_sends_failed()
         self.assertEqual(len(self.broker.sides), 1)
 

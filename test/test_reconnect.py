@@ -18,13 +18,8 @@ from twisted.trial.unittest import SynchronousTestCase
 import stomp_twisted
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import AckError, BadArgument, ConnectionLost, NotConnected
-from stomp_twisted.failover import (
-    DEFAULT_RECONNECT,
-    BrokerAddress,
-    FailoverEndpoint,
-    ReconnectPolicy,
-    parse_failover_uri,
-)
+from stomp_twisted.failover import BrokerAddress, FailoverEndpoint, parse_failover_uri
+from stomp_twisted.reconnect import DEFAULT_RECONNECT, ReconnectPolicy
 
 from .fakes import FakeEndpoint
 
@@ -270,7 +265,7 @@ class ReconnectLoopTests(SynchronousTestCase):
         self.endpoint.last.lose(TCPConnectionLost())
         self.clock.advance(1.0)
         self.assertEqual(self.endpoint.attempts, 3)
-        self.assertTrue(client._reconnector.running)
+        self.assertTrue(client.factory._reconnector.running)
 
     def test_reconnects_and_resubscribes(self) -> None:
         """
@@ -462,7 +457,7 @@ class ConnectBrokersTests(SynchronousTestCase):
     """
 
     def endpoint_of(self, client: StompClient) -> FailoverEndpoint:
-        endpoint = client._reconnector._endpoint
+        endpoint = client.factory._reconnector._endpoint
         client.disconnect()
         return endpoint
 
@@ -485,7 +480,7 @@ class ConnectBrokersTests(SynchronousTestCase):
         )
         self.assertIn("tcp://127.0.0.1:1, tcp://127.0.0.1:2", repr(self.endpoint_of(client)))
         # As in ActiveMQ, maxReconnectAttempts counts retries.
-        self.assertEqual(client._reconnector._policy.max_attempts, 3)  # type: ignore[union-attr]
+        self.assertEqual(client.factory._reconnector._policy.max_attempts, 3)  # type: ignore[union-attr]
 
     def test_tls_with_a_description_string(self) -> None:
         """

@@ -341,7 +341,7 @@ class PoisonTests(FakesTestCase):
         self.assertEqual(conn.transport.producerState, "paused")
         conn.lose()
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertEqual(client._in_flight, 0)
+        self.assertEqual(client.stats.in_flight, 0)
         self.assertEqual(conn.sent(), [])
         self.flushLoggedErrors(Boom)
 
@@ -370,7 +370,7 @@ class PoisonTests(FakesTestCase):
         client.ack(headers, receipt=False)
         self.assertEqual(conn.sent(), [Frame("ACK", {"id": "a-1"})])
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertEqual(client._in_flight, 0)
+        self.assertEqual(client.stats.in_flight, 0)
         self.flushLoggedErrors(Boom)
 
     def test_disconnect_does_not_wait(self) -> None:
@@ -497,9 +497,9 @@ class UnackedBoundTests(FakesTestCase):
         # The fake delivers each frame in its own read; once paused, the
         # protocol leaves the rest undispatched.
         self.assertEqual(received, [b"1", b"2"])
-        self.assertEqual(len(client._unacked), 2)
+        self.assertEqual(client.stats.unacknowledged, 2)
         self.assertEqual(conn.transport.producerState, "paused")
-        client.ack(client._unacked["a-1"].headers, receipt=False)
+        client.ack(client.factory._core.session.unacked["a-1"].headers, receipt=False)
         # Down to half: reading resumes, and the buffered frames arrive
         # until the bound is reached again.
         self.assertEqual(received, [b"1", b"2", b"3"])
@@ -515,7 +515,7 @@ class UnackedBoundTests(FakesTestCase):
         self.deliver(conn, 2)
         self.assertEqual(conn.transport.producerState, "paused")
         conn.lose()
-        self.assertEqual(len(client._unacked), 0)
+        self.assertEqual(client.stats.unacknowledged, 0)
 
 
 class AckIdTests(FakesTestCase):
@@ -548,7 +548,7 @@ class AckIdTests(FakesTestCase):
         errors = [line for line in self.logged(LogLevel.error) if "cannot be acknowledged" in line]
         self.assertEqual(errors, [message])
         self.assertEqual(self.logged(LogLevel.critical), [])
-        self.assertEqual(client._unacked, {})
+        self.assertEqual(client.stats.unacknowledged, 0)
         return message
 
     def test_10_without_message_id(self) -> None:

@@ -30,18 +30,13 @@ from twisted.python.reflect import accumulateClassList
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from stomp_twisted import send
+from stomp_twisted._send_input import ArgumentMessages, InputReader, LineInput, WholeInput
+from stomp_twisted._send_loop import Sender
 from stomp_twisted.cli_options import ConnectionOptions
 from stomp_twisted.client import StompClient
-from stomp_twisted.failover import ReconnectPolicy
-from stomp_twisted.send import (
-    ArgumentMessages,
-    InputReader,
-    LineInput,
-    LineTooLong,
-    Options,
-    Sender,
-    WholeInput,
-)
+from stomp_twisted.errors import LineTooLong
+from stomp_twisted.reconnect import ReconnectPolicy
+from stomp_twisted.send import Options
 from stomp_twisted.tap import Options as ListenOptions
 
 from .brokers import RABBITMQ, require, unique_queue

@@ -29,12 +29,14 @@ from twisted.python.reflect import accumulateClassList
 from twisted.trial.unittest import SynchronousTestCase
 
 from stomp_twisted import tap
+from stomp_twisted._listen_output import format_message
+from stomp_twisted._listen_service import ListenService
 from stomp_twisted.cli_options import ConnectionOptions
 from stomp_twisted.client import StompClient
 from stomp_twisted.endpoints import TLSOptions
-from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.frame import Frame
-from stomp_twisted.tap import ListenService, Options, format_message
+from stomp_twisted.reconnect import ReconnectPolicy
+from stomp_twisted.tap import Options
 
 from .fakes import FakeConnection, FakeEndpoint
 from .pki import self_signed
@@ -171,6 +173,11 @@ class OptionsTests(SynchronousTestCase):
             ["-d", QUEUE, "--port", "70000"],
             ["-d", QUEUE, "--port", "http"],
             ["-d", QUEUE, "--host", ""],
+            ["-d", QUEUE, "--host", "two words"],
+            ["-d", QUEUE, "--connect-header", "x=a\nb"],
+            ["-d", QUEUE, "--connect-header", "a:b=c"],
+            ["-d", QUEUE, "--vhost", "a\r"],
+            ["-d", QUEUE, "--passcode", "secret\n"],
             ["-d", QUEUE, "--stomp-version", "2.0"],
             ["-d", QUEUE, "--heartbeat", "often"],
             ["-d", QUEUE, "--header", "no-equals-sign"],

@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from stomp_twisted.client import StompClient
-from stomp_twisted.errors import ConnectionLost, ReceiptTimeout
+from stomp_twisted.errors import BadArgument, ConnectionLost, ReceiptTimeout
 from stomp_twisted.failover import ReconnectPolicy
 from stomp_twisted.frame import (
     HEARTBEAT,
@@ -746,14 +746,14 @@ class RunUntilTests(SynchronousTestCase):
         """
         A behaviour with a value outside its options is refused.
         """
-        self.assertRaises(ValueError, BrokerBehaviour, nack="drop")  # type: ignore[arg-type]
+        self.assertRaises(BadArgument, BrokerBehaviour, nack="drop")  # type: ignore[arg-type]
         self.assertRaises(
-            ValueError,
+            BadArgument,
             BrokerBehaviour,
             transactional_send_receipts="later",  # type: ignore[arg-type]
         )
-        self.assertRaises(ValueError, BrokerBehaviour, heartbeat_grace=0.5)
-        self.assertRaises(ValueError, MemoryBroker, versions=["2.0"])
+        self.assertRaises(BadArgument, BrokerBehaviour, heartbeat_grace=0.5)
+        self.assertRaises(BadArgument, MemoryBroker, versions=["2.0"])
 
 
 class DocumentationExampleTests(TestCase):

@@ -119,7 +119,7 @@ class ConnectArgumentTests(SynchronousTestCase):
         self.reactor = MemoryReactorClock()
 
     def _names(self, client: stomp_twisted.StompClient) -> list[str]:
-        endpoint: Any = client._reconnector._endpoint
+        endpoint: Any = client.factory._reconnector._endpoint
         return list(endpoint._names)
 
     def test_connect_ws_url(self) -> None:
@@ -245,7 +245,7 @@ class CommandLineTests(SynchronousTestCase):
             reactor=MemoryReactorClock(),
             websocket_headers={"Origin": "https://app.example"},
         )
-        endpoint: Any = service.client._reconnector._endpoint
+        endpoint: Any = service.client.factory._reconnector._endpoint
         self.assertEqual(endpoint._names, ["ws://127.0.0.1:15674/ws"])
 
 

@@ -125,9 +125,13 @@ async def deaf(reactor):
         max_send_buffer=1 << 30,
     )
     await client.when_connected()
-    # Fill the socket buffers of a broker that no longer reads.
-    while not client._protocol.send_buffer_full:
-        client.send(b"x" * 65536, "/queue/a", receipt=False).addErrback(lambda _: None)
+    # Fill the socket buffers of a broker that no longer reads: a send
+    # without a receipt waits once they are full.
+    while True:
+        sent = client.send(b"x" * 65536, "/queue/a", receipt=False)
+        sent.addErrback(lambda _: None)
+        if not sent.called:
+            break
     started = time.monotonic()
     await client.disconnect()
     print(f"deaf broker: disconnect() ended within {round(time.monotonic() - started)} s")

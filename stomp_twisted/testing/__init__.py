@@ -21,6 +21,12 @@ A test of a consumer::
     assert broker.unacknowledged("/queue/work") == []
 """
 
+from ..errors import (
+    MemoryBrokerError,
+    MemoryBrokerStuck,
+    MemoryBrokerTimeout,
+    NoMemoryConnection,
+)
 from .behaviour import LIKE_ACTIVEMQ, LIKE_RABBITMQ, BrokerBehaviour, NackPolicy, ReceiptTiming
 from .broker import MemoryBroker, MemoryEndpoint, connect_client
 from .destinations import AckMode, BrokerSubscription, Message
@@ -34,11 +40,15 @@ __all__ = [
     "BrokerBehaviour",
     "BrokerSubscription",
     "MemoryBroker",
+    "MemoryBrokerError",
+    "MemoryBrokerStuck",
+    "MemoryBrokerTimeout",
     "MemoryConnection",
     "MemoryEndpoint",
     "MemoryTransport",
     "Message",
     "NackPolicy",
+    "NoMemoryConnection",
     "ReceiptTiming",
     "connect_client",
 ]

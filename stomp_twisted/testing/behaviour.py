@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import BadArgument
+
 __all__ = ["LIKE_ACTIVEMQ", "LIKE_RABBITMQ", "BrokerBehaviour", "NackPolicy", "ReceiptTiming"]
 
 #: What the broker does with a NACKed message: C{"requeue"} puts it back
@@ -82,14 +84,14 @@ class BrokerBehaviour:
 
     def __post_init__(self) -> None:
         if self.nack not in ("requeue", "dead-letter"):
-            raise ValueError(f"nack must be 'requeue' or 'dead-letter', not {self.nack!r}")
+            raise BadArgument(f"nack must be 'requeue' or 'dead-letter', not {self.nack!r}")
         if self.transactional_send_receipts not in ("at-once", "on-commit"):
-            raise ValueError(
+            raise BadArgument(
                 "transactional_send_receipts must be 'at-once' or 'on-commit', "
                 f"not {self.transactional_send_receipts!r}"
             )
         if not self.heartbeat_grace >= 1.0:
-            raise ValueError(f"heartbeat_grace must be at least 1, not {self.heartbeat_grace!r}")
+            raise BadArgument(f"heartbeat_grace must be at least 1, not {self.heartbeat_grace!r}")
 
 
 #: RabbitMQ 3.10's STOMP plugin: NACK requeues and redelivers at once

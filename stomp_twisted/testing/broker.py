@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ..client import StompClient
+from ..errors import BadArgument, MemoryBrokerStuck, MemoryBrokerTimeout, NoMemoryConnection
 from ..frame import VERSIONS, Frame
 from ..heartbeat import check_heartbeat
 from .behaviour import LIKE_RABBITMQ, BrokerBehaviour
@@ -95,7 +96,7 @@ class MemoryBroker:
         self.credentials = dict(credentials) if credentials is not None else None
         self.versions = tuple(v for v in VERSIONS if v in set(versions))
         if not self.versions:
-            raise ValueError(f"versions must include some of {VERSIONS}")
+            raise BadArgument(f"versions must include some of {VERSIONS}")
         self.heartbeat = check_heartbeat(heartbeat) if heartbeat is not None else None
         self.connections: list[MemoryConnection] = []
         self.frames_received: list[Frame] = []
@@ -154,7 +155,7 @@ class MemoryBroker:
             consumer that NACKs every delivery of a broker that requeues)
             fails instead of hanging.
         @return: the number of rounds in which something moved.
-        @raise RuntimeError: if it still moves after C{max_rounds}.
+        @raise MemoryBrokerStuck: if it still moves after C{max_rounds}.
         """
         rounds = 0
         while True:
@@ -166,7 +167,7 @@ class MemoryBroker:
                 return rounds
             rounds += 1
             if rounds >= max_rounds:
-                raise RuntimeError(
+                raise MemoryBrokerStuck(
                     f"MemoryBroker.flush(): traffic still flowing after {max_rounds} rounds; "
                     "is a message NACKed and redelivered for ever?"
                 )
@@ -181,7 +182,7 @@ class MemoryBroker:
         @param max_steps: a bound on the scheduled calls run, so that a
             timer that keeps rescheduling itself at once fails instead of
             hanging.
-        @raise RuntimeError: past C{max_steps}.
+        @raise MemoryBrokerStuck: past C{max_steps}.
         """
         deadline = self.clock.seconds() + seconds
         for _ in range(max_steps):
@@ -192,7 +193,7 @@ class MemoryBroker:
             if step_to >= deadline:
                 self.flush()
                 return
-        raise RuntimeError(f"MemoryBroker.advance(): more than {max_steps} scheduled calls")
+        raise MemoryBrokerStuck(f"MemoryBroker.advance(): more than {max_steps} scheduled calls")
 
     def run_until(self, deferred: Deferred[_T], timeout: float = 60.0) -> _T:
         """
@@ -203,7 +204,7 @@ class MemoryBroker:
         @param timeout: the most simulated seconds to move the clock on.
         @return: C{deferred}'s result (which is consumed).
         @raise Exception: C{deferred}'s failure, if it fails.
-        @raise TimeoutError: if it has not fired within C{timeout}
+        @raise MemoryBrokerTimeout: if it has not fired within C{timeout}
             simulated seconds, or nothing is left that could fire it.
         """
         outcome: list[object] = []
@@ -216,7 +217,7 @@ class MemoryBroker:
             due = [call.getTime() for call in self.clock.getDelayedCalls() if call.active()]
             if not due or min(due) > deadline:
                 waited = timeout if due else self.clock.seconds() - (deadline - timeout)
-                raise TimeoutError(
+                raise MemoryBrokerTimeout(
                     f"the Deferred did not fire within {waited:g} simulated seconds"
                     + ("" if due else ": nothing left is scheduled that could fire it")
                 )
@@ -409,14 +410,14 @@ class MemoryBroker:
         """
         The broker's side of C{client}'s current connection.
 
-        @raise LookupError: if C{client} is not connected to this broker.
+        @raise NoMemoryConnection: if C{client} is not connected to this broker.
         """
         frame = client.connected_frame
         session = frame.headers.get("session") if frame is not None else None
         for connection in self.connections:
             if connection.is_stomp_connected and connection.session == session:
                 return connection
-        raise LookupError(f"{client!r} has no connection to {self!r}")
+        raise NoMemoryConnection(f"{client!r} has no connection to {self!r}")
 
     @property
     def open_connections(self) -> list[MemoryConnection]:

@@ -1,0 +1,303 @@
+"""
+The receive path's last step: a MESSAGE to the user's callbacks, then its
+automatic settlement.  Not API.
+
+L{Dispatcher.message_received} records the delivery (if it must be
+acknowledged), calls the subscription's callback and the C{MESSAGE} and
+C{"frame"} observers, and, under C{ack="auto"}, acknowledges the message
+once they all succeeded, or refuses it as the subscription's
+L{RedeliveryPolicy<stomp_twisted.redelivery.RedeliveryPolicy>} says when
+one failed: a delay before each NACK, growing, and after
+C{max_deliveries} the message is given up on (C{"poison"} event).  Where
+a broker's NACK is final (ActiveMQ dead-letters at once), the client
+delivers the message again itself, so that C{max_deliveries} means the
+same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import CoroutineType
+from typing import Any
+
+from twisted.internet.defer import Deferred, DeferredList, fail, succeed
+from twisted.python.failure import Failure
+
+from ._acks import Acknowledger
+from ._core import Core, log
+from ._flow import ReadHolds
+from ._session import Delivery, Session
+from ._subscriptions import Subscription, Subscriptions
+from .frame import Frame
+from .protocol import StompProtocol
+from .redelivery import DeliveryCounter
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """
+    Hands MESSAGE frames to callbacks and settles them.
+
+    @ivar delivering: how many MESSAGE frames are being handed to
+        callbacks right now (more than one when a callback makes the
+        client deliver another): C{disconnect()} called from a callback
+        waits until the message's own automatic ACK is under way, by
+        setting L{after_delivery}.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        subscriptions: Subscriptions,
+        acks: Acknowledger,
+        holds: ReadHolds,
+    ) -> None:
+        self._core = core
+        self._subscriptions = subscriptions
+        self._acks = acks
+        self._holds = holds
+        # What to do once the MESSAGE being delivered has been handed to
+        # its callbacks (a goodbye asked for from a callback).
+        self.after_delivery: Callable[[], None] | None = None
+        self._counter = DeliveryCounter()
+        self.delivering = 0
+        # Automatic settlements still waiting for their callbacks.
+        self.settling: set[Deferred[None]] = set()
+        # Messages read while leaving, which no callback gets.
+        self._left_undispatched = 0
+
+    def message_received(self, session: Session, frame: Frame) -> None:
+        """
+        A MESSAGE arrived on C{session}.
+        """
+        core = self._core
+        counters = core.counters
+        counters.messages_received += 1
+        if frame.headers.get("redelivered") == "true":
+            counters.redelivered += 1
+        subscription = self._subscriptions.for_frame(frame)
+        if core.lifecycle.leaving and subscription is not None and subscription.ack is not None:
+            # (Without acknowledgements the broker has forgotten the
+            # message already: it is dispatched as usual.)
+            self._leave_undispatched(frame)
+            return
+        key = None
+        if subscription is not None and subscription.ack is not None:
+            key = self._acks.delivery_key(session, subscription, frame.headers)
+            if key is not None:
+                session.unacked[key] = Delivery(session, subscription, frame.headers)
+                self._holds.unacked_went_up(session)
+        results: list[object] = []
+        self.delivering += 1
+        try:
+            if subscription is not None and subscription.callback is not None:
+                results.append(self._call_subscriber(subscription, frame))
+            observers = core.observers
+            if observers.has("frame") or observers.has("MESSAGE"):
+                results.extend(core.fire_frame(frame))
+        finally:
+            self.delivering -= 1
+        auto = subscription is not None and subscription.ack == "auto" and key is not None
+        # (Most callbacks return None, and isinstance against Deferred, an
+        # Awaitable, takes the slow path of an ABC: None is ruled out first.
+        # A coroutine, from an async def callback, is waited on too.)
+        if not any(
+            result is not None and isinstance(result, (Deferred, CoroutineType))
+            for result in results
+        ):
+            # The usual case: every callback has returned (or raised).
+            # Settle the message now, without a Deferred per callback.
+            if auto:
+                assert key is not None
+                outcomes = [(not isinstance(result, Failure), result) for result in results]
+                try:
+                    self._auto_settle(outcomes, key, session, frame)
+                except Exception:
+                    log.failure("automatic ACK failed")
+        else:
+            self._await_callbacks(session, results, key if auto else None, frame)
+        if self.after_delivery is not None and not self.delivering:
+            then, self.after_delivery = self.after_delivery, None
+            then()
+
+    def _call_subscriber(self, subscription: Subscription, frame: Frame) -> object:
+        assert subscription.callback is not None
+        try:
+            return subscription.callback(self._core.client, frame.body, frame.headers)
+        except Exception:
+            failure = Failure()  # type: ignore[no-untyped-call]
+            log.failure("subscription callback for {sub} raised", failure, sub=subscription.id)
+            return failure
+
+    def _await_callbacks(
+        self, session: Session, results: list[object], key: str | None, frame: Frame
+    ) -> None:
+        # Some callback returned a Deferred: the message is in flight (for
+        # flow control) until all have fired, then, if key is given, it is
+        # settled automatically.
+        outcomes = [_callback_outcome(result) for result in results]
+        finished: Deferred[Any] = DeferredList(outcomes, consumeErrors=True)
+        running = not finished.called
+        protocol = session.protocol
+        if running:
+            self._holds.message_started(protocol)
+        if key is not None:
+            finished.addCallback(self._auto_settle, key, session, frame)
+        if running:
+            finished.addBoth(self._holds.message_done, protocol)
+            if key is not None:
+                self.settling.add(finished)
+                finished.addBoth(self._settled, finished)
+
+    def _settled(self, result: object, settle: Deferred[None]) -> object:
+        self.settling.discard(settle)
+        return result
+
+    def _leave_undispatched(self, frame: Frame) -> None:
+        # Read while leaving (the DISCONNECT receipt must be read past the
+        # broker's prefetch): its ACK could never follow DISCONNECT, so no
+        # callback gets it, and the broker delivers it again.
+        self._left_undispatched += 1
+        if self._left_undispatched == 1:
+            log.info(
+                "leaving: messages read from now on are not handed to callbacks; the broker "
+                "delivers them again (first: {id})",
+                id=frame.headers.get("message-id"),
+            )
+
+    # --- ack="auto" -------------------------------------------------------------
+
+    def _auto_settle(
+        self,
+        outcomes: list[tuple[bool, object]],
+        key: str,
+        session: Session,
+        frame: Frame,
+    ) -> None:
+        # Acknowledge once every callback has succeeded; if any failed,
+        # refuse the message as its subscription's RedeliveryPolicy says.
+        delivery = session.unacked.get(key)
+        failures = [result for ok, result in outcomes if isinstance(result, Failure)]
+        if failures:
+            # Each failure was logged with its traceback already.
+            log.warn(
+                "{count} callback(s) failed: message {key} is not acknowledged",
+                count=len(failures),
+                key=key,
+            )
+        if delivery is None or not session.established or session.goodbye_sent:
+            # Its connection is gone (a redelivery on a later connection
+            # settles itself); and nothing may follow DISCONNECT.
+            return
+        if failures:
+            self._delivery_failed(delivery, key, frame, failures[-1])
+            return
+        if len(self._counter) and frame.headers.get("redelivered") != "false":
+            # A message that failed before and now succeeded.
+            self._counter.succeeded(_destination(frame, delivery), frame.headers, frame.body)
+        self._acks.settle_automatically("ACK", delivery, key)
+
+    def _delivery_failed(
+        self, delivery: Delivery, key: str, frame: Frame, failure: Failure
+    ) -> None:
+        # The poison-message rule: wait before each NACK, longer each time
+        # the same message fails, and give up on it after max_deliveries.
+        policy = delivery.subscription.redelivery
+        deliveries = self._counter.failed(_destination(frame, delivery), frame.headers, frame.body)
+        if policy.exhausted(deliveries):
+            self._give_up_on(delivery, key, frame, failure, deliveries)
+            return
+        session = delivery.session
+        if session.version == "1.0":
+            # STOMP 1.0 has no NACK: the message stays unacknowledged and
+            # the broker redelivers it on the next connection.
+            return
+        delay = policy.delay(deliveries)
+        if delay <= 0 and not _nack_dead_letters(session.protocol):
+            self._acks.settle_automatically("NACK", delivery, key)
+            return
+        # Until then the message counts as in flight, for flow control.
+        self._holds.message_started(session.protocol)
+        session.delayed[key] = self._core.clock.callLater(
+            delay, self._redeliver, key, session, frame
+        )
+
+    def _redeliver(self, key: str, session: Session, frame: Frame) -> None:
+        session.delayed.pop(key, None)
+        self._holds.message_done(None, session.protocol)
+        delivery = session.unacked.get(key)
+        if delivery is None or not session.established or session.goodbye_sent:
+            # The client is leaving.
+            return
+        subscription = delivery.subscription
+        if (
+            _nack_dead_letters(session.protocol)
+            and self._subscriptions.by_id.get(subscription.id) is subscription
+        ):
+            # This broker's NACK is final (ActiveMQ moves the message to
+            # its dead-letter queue): deliver it again here instead, so
+            # that max_deliveries means the same on every broker.
+            del session.unacked[key]
+            headers = dict(frame.headers)
+            headers["redelivered"] = "true"
+            self.message_received(session, Frame._received("MESSAGE", headers, frame.body))
+            return
+        self._acks.settle_automatically("NACK", delivery, key)
+
+    def _give_up_on(
+        self, delivery: Delivery, key: str, frame: Frame, failure: Failure, deliveries: int
+    ) -> None:
+        policy = delivery.subscription.redelivery
+        destination = _destination(frame, delivery)
+        self._counter.forget(destination, frame.headers, frame.body)
+        if delivery.session.version == "1.0" or policy.on_exhausted == "ack":
+            command, extra, outcome = "ACK", None, "acknowledged (dropped)"
+        else:
+            # RabbitMQ requeues a NACKed message unless told not to; it then
+            # drops it, or dead-letters it where the queue has a
+            # dead-letter exchange.  ActiveMQ dead-letters every NACK.
+            command, extra, outcome = "NACK", {"requeue": "false"}, "rejected (NACK, requeue:false)"
+        log.warn(
+            "poison message {message_id} on {destination}: delivered {deliveries} time(s), "
+            "its callbacks failed each time (last: {error}); {outcome}",
+            message_id=frame.headers.get("message-id", key),
+            destination=destination,
+            deliveries=deliveries,
+            error=failure.getErrorMessage(),
+            outcome=outcome,
+        )
+        self._acks.settle_automatically(command, delivery, key, extra)
+        core = self._core
+        core.observers.fire("poison", core.client, frame.body, frame.headers, failure)
+
+
+def _nack_dead_letters(protocol: StompProtocol) -> bool:
+    # ActiveMQ Classic moves a NACKed message to its dead-letter queue at
+    # once, where RabbitMQ requeues it.
+    frame = protocol.connected_frame
+    return frame is not None and frame.headers.get("server", "").startswith("ActiveMQ/")
+
+
+def _destination(frame: Frame, delivery: Delivery) -> str:
+    return frame.headers.get("destination", delivery.subscription.destination)
+
+
+def _callback_outcome(result: object) -> Deferred[object]:
+    # What a MESSAGE callback returned, as a Deferred.  A callback that
+    # raised was logged when it was called; one whose Deferred fails is
+    # logged here, once, and the failure passed on.
+    if isinstance(result, CoroutineType):
+        # An async def callback: run as Twisted runs coroutines (awaiting
+        # Deferreds; asyncio code wraps its futures, see the asyncio guide).
+        result = Deferred.fromCoroutine(result)
+    if isinstance(result, Deferred):
+        return result.addErrback(_log_and_pass, "MESSAGE callback failed")
+    if isinstance(result, Failure):
+        return fail(result)
+    return succeed(result)
+
+
+def _log_and_pass(failure: Failure, what: str) -> Failure:
+    log.failure("{what}", failure, what=what)
+    return failure
