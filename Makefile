@@ -47,6 +47,9 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The guides (Sphinx) and the API reference (pydoctor, which docs/conf.py
+# runs within the same build, into docs/_build/html/apidocs), warnings as
+# errors in both.
 docs: install
 	$(PY) -m sphinx -q -W --keep-going -b html docs docs/_build/html
 
