@@ -9,7 +9,7 @@ whole, as one message (the default), or one message per line
 (L{stomp_twisted.cli_options}).  L{main} is the console script and
 L{Options} its command line; the messages come from
 L{stomp_twisted._send_input}, and
-L{Sender<stomp_twisted._sender.Sender>} sends them and counts receipts.
+L{Sender<stomp_twisted._send_loop.Sender>} sends them and counts receipts.
 
 Exit statuses (C{docs/stomp-send.rst}): L{EXIT_OK} (0) when every message
 was confirmed; L{EXIT_FAILURE} (1) with the reason on standard error; 64
