@@ -77,6 +77,24 @@ class ExampleTests(TestCase):
         self.assertEqual(positions, sorted(positions), lines)
 
     @inlineCallbacks
+    def test_factory(self) -> Any:
+        """
+        C{docs/examples/factory.py}: the factory through connectTCP and
+        through ClientService, with the states it prints.
+        """
+        lines = yield self.run_ok("factory")
+        self.assertEqual(
+            lines,
+            [
+                "before connectTCP: not started",
+                "after connectTCP: connected",
+                "connectTCP round trip: hello",
+                "after disconnect(): closed",
+                "ClientService round trip: hello",
+            ],
+        )
+
+    @inlineCallbacks
     def test_connecting(self) -> Any:
         """
         C{docs/examples/connecting.py} negotiates STOMP 1.1 and 1.2, is
