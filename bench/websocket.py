@@ -13,8 +13,14 @@ client module's C{_connected} with a WebSocket one before running the
 workload.  Queues are filled and drained untimed, over plain STOMP on
 61613 (the same RabbitMQ queues).
 
+For publishing, a third row is the ceiling: C{raw}, a writer that does
+nothing but send SEND frames serialized beforehand, 64 KiB of them per
+binary WebSocket message (websocket-client, the library under stomp.py's
+C{WSStompConnection}), then DISCONNECT, and waits for the broker to close
+the connection: what the broker allows a client that costs nothing.
+
 Each measurement runs in its own child process; within each repetition
-the two clients alternate, the first one rotating from one repetition to
+the clients take turns, the first one rotating from one repetition to
 the next.  Reported per client, as medians (and min-max) of the
 repetitions: messages per second and CPU per message, both as the
 workload measures it (the child's own C{getrusage} between connected and
@@ -22,7 +28,8 @@ done, as in L{bench.harness.Meter}) and for the whole child process (its
 C{getrusage} as the parent collects it: interpreter start, imports and
 connecting included).  Then the ratios of stomp_twisted's medians to
 stomp.py's, against the issue's goal: at least 1.5 times the messages per
-second at no more than half the CPU per message.
+second at no more than half the CPU per message, and stomp_twisted's rate
+as a share of the raw writer's.
 """
 
 from __future__ import annotations
@@ -39,7 +46,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import raw
-from bench.harness import BROKERS, HOST, deadline_guard, emit, parse_result, summarize
+from bench.harness import (
+    BROKERS,
+    HOST,
+    Meter,
+    deadline_guard,
+    emit,
+    make_body,
+    parse_result,
+    summarize,
+)
 from bench.harness import unique_queue as bench_queue
 from bench.workloads import Job
 
@@ -50,7 +66,13 @@ WS_PATH = "/ws"
 WS_URL = f"ws://{HOST}:{WS_PORT}{WS_PATH}"
 CLIENTS = ("stomp_twisted", "stomp.py")
 BASELINE = "stomp.py"
+#: The publishing ceiling (see the module's docstring).
+RAW = "raw"
 WORKLOADS = ("publish", "consume")
+#: The clients measured for each workload.
+CLIENTS_OF = {"publish": (*CLIENTS, RAW), "consume": CLIENTS}
+#: The bytes of frames the raw writer puts in one WebSocket message.
+RAW_MESSAGE = 64 * 1024
 SIZE = 100
 #: The issue's goal: stomp_twisted's rate at least this times stomp.py's...
 GOAL_RATE = 1.5
@@ -119,10 +141,49 @@ def _patch_stomppy() -> Any:
     return stomppy_client
 
 
+def raw_publish(job: Job) -> dict[str, Any]:
+    """
+    The raw writer: C{job.count} SENDs serialized beforehand, sent in
+    binary messages of up to L{RAW_MESSAGE} bytes, then DISCONNECT; timed
+    until the broker closes the connection (RabbitMQ's Web-STOMP closes
+    it once it has handled every frame before DISCONNECT).
+    """
+    import websocket
+
+    broker = job.broker
+    connection = websocket.create_connection(WS_URL, subprotocols=["v12.stomp"])
+    headers = {"accept-version": "1.2", "host": "/", **broker.connect_headers}
+    connection.send_binary(raw.frame("CONNECT", headers))
+    connected = connection.recv()
+    if not str(connected).startswith("CONNECTED"):
+        raise RuntimeError(f"the broker refused CONNECT: {connected!r:.200}")
+    send = raw.frame("SEND", {"destination": job.queue, **broker.queue_headers}, make_body(SIZE))
+    per_message = max(1, RAW_MESSAGE // len(send))
+    messages = [
+        send * min(per_message, job.count - start) for start in range(0, job.count, per_message)
+    ]
+    meter = Meter()
+    meter.start()
+    for message in messages:
+        connection.send_binary(message)
+    connection.send_binary(raw.frame("DISCONNECT", {"receipt": "bye"}))
+    try:
+        while connection.recv():
+            pass
+    except websocket.WebSocketConnectionClosedException:
+        pass
+    meter.stop()
+    connection.close()
+    return meter.result(job.count)
+
+
 def child(client: str, workload: str, queue: str, count: int) -> None:
     deadline_guard(CHILD_DEADLINE)
-    module = _patch_twisted() if client == "stomp_twisted" else _patch_stomppy()
     job = Job(client, workload, BROKERS["rabbitmq"], queue, count, SIZE, 1000, 200.0)
+    if client == RAW:
+        emit(raw_publish(job))
+        return
+    module = _patch_twisted() if client == "stomp_twisted" else _patch_stomppy()
     emit(module.run(job))
 
 
@@ -193,7 +254,7 @@ def report(samples: dict[str, dict[str, list[dict[str, Any]]]]) -> tuple[str, di
             f" {'whole process':>14} {'errors':>7}"
         )
         stats: dict[str, dict[str, dict[str, float]]] = {}
-        for client in CLIENTS:
+        for client in CLIENTS_OF[workload]:
             results = samples[workload][client]
             rate = _median(results, "rate")
             cpu = _median(results, "cpu_us")
@@ -217,7 +278,6 @@ def report(samples: dict[str, dict[str, list[dict[str, Any]]]]) -> tuple[str, di
             f" {cpu_ratio:.2f}x the CPU per message (goal <= {GOAL_CPU});"
             f" whole process {process_ratio:.2f}x: goal {'met' if met else 'NOT met'}"
         )
-        lines.append("")
         summary[workload] = {
             **stats,
             "rate_ratio": rate_ratio,
@@ -225,6 +285,15 @@ def report(samples: dict[str, dict[str, list[dict[str, Any]]]]) -> tuple[str, di
             "process_cpu_ratio": process_ratio,
             "goal_met": met,
         }
+        if RAW in stats:
+            of_raw = ours["rate"]["median"] / stats[RAW]["rate"]["median"]
+            ceiling = stats[RAW]["rate"]["median"] / base["rate"]["median"]
+            lines.append(
+                f"  stomp_twisted: {of_raw:.0%} of the raw writer's msg/s"
+                f" (the raw writer: {ceiling:.2f}x stomp.py's)"
+            )
+            summary[workload]["of_raw"] = of_raw
+        lines.append("")
     return "\n".join(lines), summary
 
 
@@ -242,14 +311,16 @@ def main(argv: list[str] | None = None) -> None:
         child(client, workload, queue, options.count)
         return
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
-        workload: {client: [] for client in CLIENTS} for workload in WORKLOADS
+        workload: {client: [] for client in CLIENTS_OF[workload]} for workload in WORKLOADS
     }
     started = time.monotonic()
     for turn in range(options.repeat):
-        # Alternate the clients, the first one rotating between repetitions.
-        order = CLIENTS[turn % 2 :] + CLIENTS[: turn % 2]
         for workload in WORKLOADS:
-            for client in order:
+            # The clients take turns, the first one rotating between
+            # repetitions.
+            clients = CLIENTS_OF[workload]
+            first = turn % len(clients)
+            for client in clients[first:] + clients[:first]:
                 result = run_one(client, workload, options.count)
                 samples[workload][client].append(result)
                 shown = (

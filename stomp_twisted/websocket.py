@@ -7,9 +7,10 @@ The STOMP protocol does not know it runs over WebSocket: the endpoint
 connects TCP (or TLS, exactly as C{ssl=True} does), performs the
 WebSocket opening handshake, and only then builds the STOMP protocol,
 giving it a transport whose writes go out as binary WebSocket messages
-and into which every message received, text or binary, is fed as bytes.
-STOMP frames may so span messages, and a message may hold several
-frames, as over TCP.
+(those of one reactor turn gathered into one message, up to
+L{MESSAGE_BOUND} bytes) and into which every message received, text or
+binary, is fed as bytes.  STOMP frames may so span messages, and a
+message may hold several frames, as over TCP.
 
 autobahn is imported only when a WebSocket endpoint is made, so that
 the package works without it.
@@ -25,10 +26,12 @@ from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IAddress,
     IConsumer,
+    IDelayedCall,
     IProducer,
     IProtocol,
     IProtocolFactory,
     IPushProducer,
+    IReactorTime,
     IStreamClientEndpoint,
     ITransport,
 )
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INSTALL_HINT",
+    "MESSAGE_BOUND",
     "WebSocketEndpoint",
     "check_websocket_headers",
     "require_autobahn",
@@ -129,14 +133,36 @@ def check_websocket_headers(headers: object) -> dict[str, str]:
     return checked
 
 
+#: The most bytes of STOMP frames gathered into one WebSocket message:
+#: Spring's STOMP endpoints refuse messages over 64 KiB by default (its
+#: C{messageSizeLimit}), and the bound also bounds what waits here.
+MESSAGE_BOUND = 64 * 1024
+
+
 @implementer(ITransport, IConsumer, IPushProducer)
 class _StompOverWebSocket:
-    # The transport the STOMP protocol writes to and reads from: whole
-    # writes become binary WebSocket messages; producers (the STOMP
-    # protocol's send-buffer watch) and pausing reading go to the TCP
-    # (or TLS) transport beneath, so that flow control works as over TCP.
-    def __init__(self, websocket: Any) -> None:
+    # The transport the STOMP protocol writes to and reads from.
+    #
+    # Writes are gathered and go out as one binary WebSocket message at
+    # the end of the reactor turn, or as soon as the next write would
+    # take the message past MESSAGE_BOUND: a WebSocket message costs a
+    # great deal more than the bytes in it (autobahn formats a debug log
+    # line for every message it sends, logging on or off), and STOMP lets
+    # a message hold several frames.  A frame is never split: a write
+    # (and each item of writeSequence, which the connection's writer
+    # gives whole frames) goes into one message, a frame over the bound
+    # into a message of its own.
+    #
+    # Producers (the STOMP protocol's send-buffer watch) and pausing
+    # reading go to the TCP (or TLS) transport beneath, so that flow
+    # control works as over TCP; what waits here, less than
+    # MESSAGE_BOUND, reaches that transport within the turn.
+    def __init__(self, websocket: Any, clock: IReactorTime) -> None:
         self._websocket = websocket
+        self._clock = clock
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._flush_call: IDelayedCall | None = None
         self.disconnecting = False
 
     @property
@@ -146,17 +172,51 @@ class _StompOverWebSocket:
     def write(self, data: bytes) -> None:
         if not data or not self._websocket.stomp_can_send():
             return  # as TCP drops writes after loseConnection
-        self._websocket.sendMessage(bytes(data), isBinary=True)
+        if self._pending_size + len(data) > MESSAGE_BOUND:
+            self.flush()
+        self._pending.append(bytes(data))
+        self._pending_size += len(data)
+        if self._pending_size >= MESSAGE_BOUND:
+            self.flush()
+        elif self._flush_call is None:
+            self._flush_call = self._clock.callLater(0, self._flush_now)
 
     def writeSequence(self, data: Iterable[bytes]) -> None:
-        self.write(b"".join(data))
+        for item in data:
+            self.write(item)
+
+    def _flush_now(self) -> None:
+        self._flush_call = None
+        self.flush()
+
+    def flush(self) -> None:
+        """
+        Send what waits as one binary WebSocket message, now.
+        """
+        if self._flush_call is not None:
+            self._flush_call.cancel()
+            self._flush_call = None
+        pending, self._pending, self._pending_size = self._pending, [], 0
+        if pending and self._websocket.stomp_can_send():
+            self._websocket.sendMessage(b"".join(pending), isBinary=True)
+
+    def discard(self) -> None:
+        """
+        Drop what waits: the connection is gone (or aborted).
+        """
+        if self._flush_call is not None:
+            self._flush_call.cancel()
+            self._flush_call = None
+        self._pending, self._pending_size = [], 0
 
     def loseConnection(self) -> None:
-        # The closing handshake: the server answers and closes TCP.  The
-        # STOMP protocol aborts the connection if it takes too long
-        # (its close_timeout).
+        # What was written goes first, as over TCP; then the closing
+        # handshake: the server answers and closes TCP.  The STOMP
+        # protocol aborts the connection if it takes too long (its
+        # close_timeout).
         if self.disconnecting:
             return
+        self.flush()
         self.disconnecting = True
         if self._websocket.stomp_can_send():
             self._websocket.sendClose(1000)
@@ -164,6 +224,8 @@ class _StompOverWebSocket:
             self._stream.loseConnection()
 
     def abortConnection(self) -> None:
+        # As TCP's abortConnection, what was not sent yet is dropped.
+        self.discard()
         self.disconnecting = True
         if self._stream is not None:
             self._stream.abortConnection()
@@ -210,9 +272,10 @@ class _PlainView:
 class _Attempt:
     # One connection attempt: the Deferred the endpoint returned, which
     # fires with the STOMP protocol once the WebSocket is open.
-    def __init__(self, factory: IProtocolFactory, url: str) -> None:
+    def __init__(self, factory: IProtocolFactory, url: str, clock: IReactorTime) -> None:
         self.stomp_factory = factory
         self.url = url
+        self.clock = clock
         self.result: Deferred[IProtocol] = Deferred(self._cancel)
         self.connecting: Deferred[Any] | None = None
         self.websocket: Any = None
@@ -267,7 +330,7 @@ def _autobahn_classes() -> tuple[type, type]:
                 attempt.fail(WebSocketHandshakeError(f"no protocol for {attempt.url}"))
                 return
             self._stomp = stomp
-            self._adapter = _StompOverWebSocket(self)
+            self._adapter = _StompOverWebSocket(self, attempt.clock)
             stomp.makeConnection(self._adapter)
             attempt.result.callback(stomp)
 
@@ -279,6 +342,8 @@ def _autobahn_classes() -> tuple[type, type]:
 
         def connectionLost(self, reason: Failure = connectionDone) -> None:
             super().connectionLost(reason)
+            if self._adapter is not None:
+                self._adapter.discard()
             stomp, self._stomp = self._stomp, None
             if stomp is not None:
                 stomp.connectionLost(self._stomp_reason(reason))
@@ -366,7 +431,7 @@ class WebSocketEndpoint:
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         factory_class, _ = _autobahn_classes()
-        attempt = _Attempt(protocolFactory, self.url)
+        attempt = _Attempt(protocolFactory, self.url, self._reactor)
         headers = dict(self.headers)
         origin = None
         for name in list(headers):

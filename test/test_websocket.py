@@ -17,6 +17,7 @@ from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred, DeferredQueue, ensureDeferred
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -250,21 +251,25 @@ class CommandLineTests(SynchronousTestCase):
 
 
 class _FakeWebSocket:
-    # What the transport adapter uses of autobahn's protocol.
+    # What the transport adapter uses of autobahn's protocol; events
+    # records messages and closes in the order they happen.
     def __init__(self) -> None:
         self.transport = StringTransport()
         self.open = True
         self.messages: list[tuple[bytes, bool]] = []
         self.closes: list[int] = []
+        self.events: list[object] = []
 
     def stomp_can_send(self) -> bool:
         return self.open
 
     def sendMessage(self, payload: bytes, isBinary: bool = False) -> None:
         self.messages.append((payload, isBinary))
+        self.events.append(payload)
 
     def sendClose(self, code: int) -> None:
         self.closes.append(code)
+        self.events.append(("close", code))
         self.open = False
 
 
@@ -277,24 +282,127 @@ class TransportAdapterTests(SynchronousTestCase):
         from stomp_twisted.websocket import _StompOverWebSocket
 
         self.websocket = _FakeWebSocket()
-        self.adapter = _StompOverWebSocket(self.websocket)
+        self.clock = Clock()
+        self.adapter = _StompOverWebSocket(self.websocket, self.clock)
 
     def test_writes_are_binary_messages(self) -> None:
         """
-        A write is one binary message, a sequence of writes too; nothing
-        is sent once the WebSocket is closing.
+        The writes of one reactor turn, writes and sequences alike, are
+        one binary message, sent at the end of the turn; nothing is sent
+        once the WebSocket is closing.
         """
         self.adapter.write(b"SEND\n\n\x00")
         self.adapter.writeSequence([b"ACK\n", b"\n\x00", b"\n"])
         self.adapter.write(b"")
-        self.assertEqual(
-            self.websocket.messages, [(b"SEND\n\n\x00", True), (b"ACK\n\n\x00\n", True)]
-        )
+        self.assertEqual(self.websocket.messages, [])
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages, [(b"SEND\n\n\x00ACK\n\n\x00\n", True)])
+        self.adapter.write(b"SEND\n\n\x00")
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages[1:], [(b"SEND\n\n\x00", True)])
         self.adapter.loseConnection()
         self.adapter.loseConnection()
         self.assertEqual(self.websocket.closes, [1000])
         self.adapter.write(b"late")
+        self.clock.advance(0)
         self.assertEqual(len(self.websocket.messages), 2)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_one_message_per_turn(self) -> None:
+        """
+        Many frames written in one turn go out as one message, at the end
+        of the turn, in the order written.
+        """
+        frames = [serialize_frame(Frame("SEND", {"n": str(n)}, b"x" * 100)) for n in range(100)]
+        for frame in frames:
+            self.adapter.write(frame)
+        self.assertEqual(self.websocket.messages, [])
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages, [(b"".join(frames), True)])
+        self.clock.advance(0)
+        self.assertEqual(len(self.websocket.messages), 1)
+
+    def test_write_then_lose_connection(self) -> None:
+        """
+        What was written before loseConnection (DISCONNECT) goes out at
+        once, before the WebSocket close; later writes are dropped.
+        """
+        self.adapter.write(b"SEND\n\n\x00")
+        self.adapter.write(b"DISCONNECT\nreceipt:r-1\n\n\x00")
+        self.adapter.loseConnection()
+        self.assertEqual(
+            self.websocket.events,
+            [b"SEND\n\n\x00DISCONNECT\nreceipt:r-1\n\n\x00", ("close", 1000)],
+        )
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(self.adapter.disconnecting)
+
+    def test_lose_connection_when_not_open(self) -> None:
+        """
+        Once the WebSocket is no longer open (the server is closing it),
+        loseConnection closes the TCP connection beneath, and what waits
+        is not sent.
+        """
+        self.adapter.write(b"SEND\n\n\x00")
+        self.websocket.open = False
+        self.adapter.loseConnection()
+        self.assertEqual(self.websocket.events, [])
+        self.assertTrue(self.websocket.transport.disconnecting)
+
+    def test_bounded(self) -> None:
+        """
+        A message holds at most MESSAGE_BOUND bytes: a write that would
+        pass it sends what waits first, at once; frames are never split,
+        and a frame larger than the bound is a message of its own.
+        """
+        from stomp_twisted.websocket import MESSAGE_BOUND
+
+        frame = b"f" * 1000
+        count = MESSAGE_BOUND // len(frame)
+        for _ in range(count):
+            self.adapter.write(frame)
+        self.assertEqual(self.websocket.messages, [])
+        self.adapter.write(frame)  # one too many: the first message leaves
+        self.assertEqual(self.websocket.messages, [(frame * count, True)])
+        big = b"B" * (MESSAGE_BOUND + 1)
+        self.adapter.write(big)  # what waited, then the large frame alone
+        self.assertEqual(self.websocket.messages[1:], [(frame, True), (big, True)])
+        exact = b"e" * MESSAGE_BOUND
+        self.adapter.writeSequence([exact, frame])
+        self.assertEqual(self.websocket.messages[3:], [(exact, True)])
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages[4:], [(frame, True)])
+        self.assertTrue(all(len(m) <= MESSAGE_BOUND for m, _ in self.websocket.messages[:2]))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_abort_drops_what_waits(self) -> None:
+        """
+        abortConnection drops what was not sent, as over TCP, and leaves
+        no timer behind; so does the connection's loss.
+        """
+        self.adapter.write(b"SEND\n\n\x00")
+        self.adapter.abortConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages, [])
+        self.assertTrue(self.websocket.transport.disconnecting)
+
+        self.setUp()
+        self.adapter.write(b"SEND\n\n\x00")
+        self.adapter.discard()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.websocket.messages, [])
+
+    def test_closed_before_the_turn_ends(self) -> None:
+        """
+        What waits is dropped if the WebSocket stops being open before the
+        end of the turn (the server closed it).
+        """
+        self.adapter.write(b"SEND\n\n\x00")
+        self.websocket.open = False
+        self.clock.advance(0)
+        self.assertEqual(self.websocket.messages, [])
 
     def test_flow_control_reaches_the_socket(self) -> None:
         """
@@ -357,7 +465,9 @@ class StompServerProtocol(WebSocketServerProtocol):
         elif frame.command == "SUBSCRIBE":
             self.subscription = frame.headers["id"]
         elif frame.command == "SEND":
-            replies = [Frame("RECEIPT", {"receipt-id": frame.headers["receipt"]})]
+            replies = []
+            if "receipt" in frame.headers:
+                replies.append(Frame("RECEIPT", {"receipt-id": frame.headers["receipt"]}))
             if getattr(self, "subscription", None) is not None:
                 replies.append(
                     Frame(
@@ -370,7 +480,8 @@ class StompServerProtocol(WebSocketServerProtocol):
                         frame.body,
                     )
                 )
-            self.reply(replies)
+            if replies:
+                self.reply(replies)
         elif frame.command == "DISCONNECT" and "receipt" in frame.headers:
             self.reply([Frame("RECEIPT", {"receipt-id": frame.headers["receipt"]})])
 
@@ -479,6 +590,67 @@ class LoopbackTests(_Serving):
         each of them.
         """
         return ensureDeferred(self.round_trip("batched"))  # type: ignore[return-value]
+
+    def test_sends_of_one_turn_in_one_message(self) -> None:
+        """
+        SENDs written in one reactor turn reach the server as one
+        WebSocket message, every frame in order.
+        """
+
+        async def run() -> None:
+            server, url = self.serve()
+            client = self.client(url)
+            await deadline(client.when_connected(), what="CONNECTED")
+            before = len(server.message_kinds)
+            for n in range(50):
+                client.send(str(n).encode(), "/queue/a", receipt=False)
+            receipt = client.send(b"last", "/queue/a")
+            await deadline(receipt, what="RECEIPT")
+            bodies = [(await self.next_frame(server, "SEND")).body for _ in range(51)]
+            self.assertEqual(bodies, [str(n).encode() for n in range(50)] + [b"last"])
+            self.assertEqual(server.message_kinds[before:], [True])
+
+        return ensureDeferred(run())
+
+    def test_flow_control(self) -> None:
+        """
+        A server that stops reading fills the send buffer (send_buffer_full,
+        and send() waits), as over TCP; once it reads again, everything
+        arrives in order.
+        """
+
+        async def run() -> None:
+            server, url = self.serve()
+            client = self.client(url)
+            await deadline(client.when_connected(), what="CONNECTED")
+            protocol = client.factory._core.session.protocol
+            assert protocol is not None
+            server.sessions[0].transport.pauseProducing()
+            body = b"x" * 16384
+            sent = 0
+            waiting: Deferred[object] | None = None
+            while sent < 5000:
+                written = client.send(body, "/queue/a", {"n": str(sent)}, receipt=False)
+                sent += 1
+                if protocol.send_buffer_full:
+                    waiting = written
+                    break
+            self.assertTrue(protocol.send_buffer_full, f"not full after {sent} sends")
+            assert waiting is not None
+            self.assertFalse(waiting.called)
+            server.sessions[0].transport.resumeProducing()
+            await deadline(waiting, what="the buffer to drain")
+            self.assertFalse(protocol.send_buffer_full)
+            await deadline(client.send(b"last", "/queue/a"), what="RECEIPT")
+            numbers = []
+            while True:
+                frame = await self.next_frame(server, "SEND")
+                if frame.body == b"last":
+                    break
+                numbers.append(int(frame.headers["n"]))
+            self.assertEqual(numbers, list(range(sent)))
+
+        return ensureDeferred(run())
 
     def test_subprotocols_and_headers(self) -> None:
         """

@@ -2,8 +2,9 @@
 STOMP over WebSocket against a real broker (issue 13): RabbitMQ's
 Web-STOMP plugin on C{ws://127.0.0.1:15674/ws}, as C{scripts/brokers}
 enables it.  A round trip of a binary body and of header values that
-need escaping, manual acknowledgement with redelivery to a second client,
-a WebSocket connection cut under the client (through a small TCP proxy)
+need escaping, many frames in one WebSocket message, manual
+acknowledgement with redelivery to a second client, a WebSocket
+connection cut under the client (through a small TCP proxy)
 followed by reconnection and re-subscription, and C{twistd stomp-listen
 --host ws://...} as a real process.
 
@@ -140,6 +141,29 @@ class WebSocketBrokerMixin(_Base):
         # The connection survived the binary message: the next one arrives.
         yield deadline(inbox.wait_for(b"text after binary"), TIMEOUT, "the text message")
         self.assertEqual(inbox.bodies, [BINARY_BODY, b"text after binary"])
+
+    @inlineCallbacks
+    def test_frames_of_one_turn(self) -> Any:
+        """
+        The SENDs of one reactor turn, which the client writes as one
+        WebSocket message (up to MESSAGE_BOUND bytes, so here two of
+        them), all reach the queue, in order, the DISCONNECT written just
+        before the WebSocket close after them.
+        """
+        from stomp_twisted.websocket import MESSAGE_BOUND
+
+        queue = unique_queue("ws-one-turn")
+        sender = yield self.connected_client()
+        body = b"b" * 200
+        count = 2 * MESSAGE_BOUND // len(body)
+        for n in range(count):
+            sender.send(body, queue, {"n": str(n)}, receipt=False)
+        yield deadline(sender.disconnect(), TIMEOUT, "DISCONNECT's receipt")
+        receiver = yield self.connected_client()
+        inbox = Inbox()
+        yield receiver.subscribe(queue, inbox, ack="auto")
+        yield deadline(inbox.wait_count(count), TIMEOUT, f"{count} messages")
+        self.assertEqual([h["n"] for _, h in inbox.messages], [str(n) for n in range(count)])
 
     @inlineCallbacks
     def test_manual_ack_redelivery(self) -> Any:
