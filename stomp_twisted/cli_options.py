@@ -224,6 +224,7 @@ class ConnectionOptions(usage.Options):
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["connect-headers"] = {}
+        self["websocket-headers"] = {}
         self["tls"] = None
         self["reconnect"] = {}
 
@@ -233,6 +234,14 @@ class ConnectionOptions(usage.Options):
         """
         name, value = key_value(header, "--connect-header")
         self["connect-headers"][name] = value
+
+    def opt_websocket_header(self, header: str) -> None:
+        """
+        NAME=VALUE: an extra header of the WebSocket opening handshake with a ws:// or
+        wss:// broker (repeatable), such as Origin=https://app.example.
+        """
+        name, value = key_value(header, "--websocket-header")
+        self["websocket-headers"][name] = value
 
     # --- checks -------------------------------------------------------------
 
@@ -263,6 +272,7 @@ class ConnectionOptions(usage.Options):
         if self["endpoint"] is not None:
             self._check_endpoint_alone()
             self._name_brokers(self["endpoint"])
+            self._check_websocket_headers()
             return
         host = self["host"]
         if host is None:
@@ -278,6 +288,23 @@ class ConnectionOptions(usage.Options):
             raise usage.UsageError(f"--port must be between 1 and 65535, not {self['port']}")
         self._check_tls()
         self._name_brokers(host, self["port"], bool(self["ssl"]), self["tls"])
+        self._check_websocket_headers()
+
+    def _check_websocket_headers(self) -> None:
+        # connect()'s rules: only with a WebSocket broker, and no header
+        # the handshake sets itself.
+        headers = self["websocket-headers"]
+        if not headers:
+            return
+        named: NamedBrokers = self["brokers"]
+        if not any(getattr(broker, "path", None) is not None for broker in named.brokers):
+            raise usage.UsageError("--websocket-header applies to ws:// and wss:// brokers only")
+        from .websocket import check_websocket_headers
+
+        try:
+            self["websocket-headers"] = check_websocket_headers(headers)
+        except StompError as error:
+            raise usage.UsageError(f"--websocket-header: {error}") from None
 
     def _name_brokers(self, *where: object) -> None:
         # Said now, not on the first connection attempt: a bad URI, a
@@ -428,6 +455,8 @@ class ConnectionOptions(usage.Options):
             arguments["port"] = self["port"]
             arguments["ssl"] = bool(self["ssl"])
             arguments["tls"] = self["tls"]
+            if self["websocket-headers"]:
+                arguments["websocket_headers"] = dict(self["websocket-headers"])
         arguments.update(self["reconnect"])
         return arguments
 

@@ -206,6 +206,9 @@ class OptionsTests(SynchronousTestCase):
             ["-d", QUEUE, "--passcode-file", os.path.join(directory, "missing")],
             ["-d", QUEUE, "--fsync"],
             ["-d", QUEUE, "--output", os.path.join(directory, "no", "such", "dir")],
+            ["-d", QUEUE, "--websocket-header", "Origin=https://a"],
+            ["-d", QUEUE, "--host", "ws://h:15674/ws", "--websocket-header", "Upgrade=x"],
+            ["-d", QUEUE, "--endpoint", "tcp:host=h:port=1", "--websocket-header", "A=b"],
         ]
         for argv in cases:
             with self.assertRaises(usage.UsageError, msg=repr(argv)):
@@ -290,6 +293,17 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             (policy.initial_delay, policy.max_attempts, policy.randomize), (0.05, 4, False)
         )
+
+    def test_websocket_header(self) -> None:
+        """
+        --websocket-header reaches connect()'s websocket_headers, with a
+        ws:// broker only (the usage errors are in test_usage_errors).
+        """
+        options = parse(
+            "-d", QUEUE, "--host", "ws://h:15674/ws", "--websocket-header", "Origin=https://a"
+        )
+        self.assertEqual(options.connect_arguments()["websocket_headers"], {"Origin": "https://a"})
+        self.assertNotIn("websocket_headers", parse("-d", QUEUE).connect_arguments())
 
     def test_no_reconnect(self) -> None:
         """
