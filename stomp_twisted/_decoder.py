@@ -72,7 +72,8 @@ _HEAD_END: Final = re.compile(rb"\n\r?\n")
 # as its own bytes object: a bytes object costs some 40 bytes besides its
 # data (with its place in the list), twenty times the data of a 2-byte read.
 # Longer reads are kept as they came (that overhead is then under 0.5%), so
-# a large body in large reads is copied once, when the frame is complete.
+# a large body in large reads is copied once, when the frame is complete
+# (FrameDecoder._take_body).
 _COALESCE_BELOW: Final = 8 * 1024
 
 # A block of coalesced reads is closed (copied to a bytes object of its
@@ -102,8 +103,10 @@ class FrameDecoder:
     Received bytes wait, uncopied (short reads excepted: they are gathered
     into blocks), until what the decoder waits for (a line, a NUL, or the
     rest of a C{content-length} body) has arrived; then they are joined
-    once.  So a frame in chunks of any size costs time linear in its size,
-    and memory within twice its size plus a constant.  Every search is
+    once: a C{content-length} body straight into C{frame.body}, its one
+    copy, other bytes into the buffer they are parsed from.  So a frame in
+    chunks of any size costs time linear in its size, and memory within
+    twice its size plus a constant.  Every search is
     bounded by the line, head or body it looks for, so decoding costs time
     linear in the input, with LF or CRLF line ends alike.
 
@@ -238,6 +241,9 @@ class FrameDecoder:
                 if not self._pending_ready:
                     self._check_pending_size()
                     return NEED_DATA
+                length = self._body_length
+                if self._state == _BODY and length is not None and self.buffered > length:
+                    return self._take_body(length)
                 self._merge_pending()
         except RemoteProtocolError as error:
             self._error = error
@@ -278,6 +284,35 @@ class FrameDecoder:
         self._block.clear()
         self._pending_size = 0
         self._pending_ready = False
+
+    def _take_body(self, length: int) -> Frame:
+        # A body of known length, which the pending reads complete: joined
+        # straight from the buffer's rest and the reads, its one copy (not
+        # merged with the rest of its last read, then sliced: two).
+        block = self._block
+        reads: list[bytes | bytearray] = [*self._pending, block]
+        body, index, end = _join_body(self._buffer, self._offset, reads, length, self._command)
+        last = reads[index]
+        if last is block:
+            # The block is refilled in place: what follows the NUL in it is
+            # copied out (less than a block).
+            self._buffer = bytes(memoryview(block)[end + 1 :])
+            self._offset = 0
+            block.clear()
+        else:
+            # The read that holds the NUL becomes the buffer, uncopied.
+            self._buffer = bytes(last)
+            self._offset = end + 1
+            if self._offset >= _RELEASE_AFTER:
+                self._release_parsed()
+        rest = self._pending = self._pending[index + 1 :]
+        self._pending_size = sum(map(len, rest)) + len(block)
+        self._lf_blank = -1
+        self._state = _COMMAND
+        self._head_size = 0
+        self._want = _WANT_LINE
+        self._pending_ready = any(b"\n" in chunk for chunk in rest) or b"\n" in block
+        return Frame._received(self._command, self._headers, body)
 
     def _release_parsed(self) -> None:
         # After a large frame: keep only what follows it, if that is the
@@ -500,6 +535,39 @@ class FrameDecoder:
         self._head_size = 0
         self._want = _WANT_LINE
         return frame
+
+
+def _join_body(
+    buffer: bytes, offset: int, reads: list[bytes | bytearray], length: int, command: str
+) -> tuple[bytes, int, int]:
+    """
+    Join a body of C{length} bytes that begins at C{buffer[offset:]} and
+    ends in C{reads}: its one copy.
+
+    @param command: the frame's command, for the message.
+    @return: the body, the index in C{reads} of the read that holds the
+        NUL after it, and where that NUL is in that read.
+    @raise RemoteProtocolError: if the byte after the body is not NUL.
+    """
+    pieces: list[bytes | bytearray | memoryview] = [memoryview(buffer)[offset:]]
+    # How many of the body's bytes are still to come from the reads.
+    needed = length - (len(buffer) - offset)
+    index = 0
+    while needed >= len(reads[index]):
+        pieces.append(reads[index])
+        needed -= len(reads[index])
+        index += 1
+    if reads[index][needed] != 0:
+        raise RemoteProtocolError(
+            f"{command} body is not followed by NUL after its content-length of {length} bytes"
+        )
+    # Through views: a read is not sliced (copied) first, and the views
+    # are released before the block of short reads is refilled.
+    with memoryview(reads[index]) as last:
+        pieces.append(last[:needed])
+        body = b"".join(pieces)
+        pieces.clear()
+    return body, index, needed
 
 
 def _parse_header_lines(

@@ -5,11 +5,13 @@ L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
 
 from __future__ import annotations
 
+from twisted.internet.abstract import FileDescriptor
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
+from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
 from .heartbeat import HeartbeatMonitor
@@ -89,10 +91,16 @@ class ConnectionWriter:
 
     # --- writing ------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: FrameBytes) -> None:
         """
         Write C{data}, or add it to the open batch.
+
+        @param data: bytes, or a large frame's head, body and NUL
+            (L{serialize_frame_pieces<stomp_twisted._encoder.serialize_frame_pieces>}).
         """
+        if isinstance(data, tuple):
+            self._write_pieces(data)
+            return
         transport = self._protocol.transport
         assert transport is not None, "not connected"
         self.bytes_written += len(data)
@@ -106,6 +114,31 @@ class ConnectionWriter:
         self._batch_size += len(data)
         if self._batch_size >= WRITE_BATCH:
             # Let the transport see it, and say if its buffer is full.
+            self.end_batch()
+            self._batch = []
+
+    def _write_pieces(self, pieces: tuple[bytes, ...]) -> None:
+        transport = self._protocol.transport
+        if not isinstance(transport, FileDescriptor):
+            # TLS, WebSocket and test transports may write each piece
+            # apart (a WebSocket message each), or join them anyway: they
+            # are given the frame joined, as before.
+            self.write(b"".join(pieces))
+            return
+        # A transport built on FileDescriptor (TCP, UNIX sockets) keeps
+        # what it is given in a list and joins it on its way to the
+        # socket: given the pieces, that join is the body's one copy.
+        size = sum(map(len, pieces))
+        self.bytes_written += size
+        batch = self._batch
+        if batch is None:
+            transport.writeSequence(pieces)
+            if self.monitor is not None:
+                self.monitor.wrote()
+            return
+        batch.extend(pieces)
+        self._batch_size += size
+        if self._batch_size >= WRITE_BATCH:
             self.end_batch()
             self._batch = []
 
@@ -149,23 +182,24 @@ class ConnectionWriter:
 
     # --- the send buffer ----------------------------------------------------------
 
-    def check_room(self, data: bytes) -> None:
+    def check_room(self, data: FrameBytes) -> None:
         """
-        Count C{data} against C{max_send_buffer} if the transport's buffer
-        is full.
+        Count C{data} (bytes, or a frame's pieces) against
+        C{max_send_buffer} if the transport's buffer is full.
 
         @raise SendBufferFull: if C{data} would pass that bound; it is
             not counted then.
         """
         if not self.send_buffer_full:
             return
-        if self._written_while_full + len(data) > self._max_send_buffer:
+        size = sum(map(len, data)) if isinstance(data, tuple) else len(data)
+        if self._written_while_full + size > self._max_send_buffer:
             raise SendBufferFull(
                 f"the connection's send buffer is full and {self._written_while_full} bytes "
                 f"were written since (max_send_buffer={self._max_send_buffer}): wait for "
                 "earlier sends to fire before sending more"
             )
-        self._written_while_full += len(data)
+        self._written_while_full += size
 
     def when_writable(self) -> Deferred[Frame | None]:
         """

@@ -33,6 +33,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
+from ._encoder import serialize_frame_pieces
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
 from .errors import (
     BadArgument,
@@ -394,7 +395,7 @@ class StompProtocol(LineReceiver):
             return fail(ConnectionLost("the connection is closed"))
         writer = self._writer
         if not receipt:
-            data = serialize_frame(frame, version)
+            data = serialize_frame_pieces(frame, version)
             if bounded and writer.send_buffer_full:
                 writer.check_room(data)
             writer.write(data)
@@ -404,7 +405,7 @@ class StompProtocol(LineReceiver):
         receipt_id = f"r-{next(self._receipt_ids)}"
         headers = dict(frame.headers)
         headers["receipt"] = receipt_id
-        data = serialize_frame(Frame(frame.command, headers, frame.body), version)
+        data = serialize_frame_pieces(Frame(frame.command, headers, frame.body), version)
         if bounded:
             writer.check_room(data)
 
