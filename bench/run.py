@@ -29,7 +29,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from typing import Any
 
 from bench import raw
 from bench.harness import BROKERS, Broker, parse_result, summarize, unique_queue
+from bench.targets import WORKLOAD_METRICS, every_workload, targets
 
 ROOT = Path(__file__).resolve().parent.parent
 # Included by docs/performance.rst (not .rst: Sphinx would take it for a
@@ -415,123 +415,6 @@ def latency_rows(spec: Spec, by_client: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-@dataclass(frozen=True)
-class Target:
-    """
-    One of the project's goals: C{client}'s C{metric} on C{key}, over
-    C{base}'s on C{base_key}, against C{goal}.
-    """
-
-    what: str
-    key: str
-    base_key: str
-    base: str
-    metric: str
-    goal: float
-    higher: bool = True
-    client: str = "stomp_twisted"
-
-
-TARGETS = [
-    Target("consume: msg/s, x stomp.py", "consume", "consume", BASELINE, "rate", 1.5),
-    Target("consume: msg/s, of raw batching reader", "consume", "consume", RAW_BATCH, "rate", 0.85),
-    Target("consume: CPU/msg, x stomp.py", "consume", "consume", BASELINE, "cpu_us", 1 / 3, False),
-    Target("publish: msg/s, x stomp.py", "publish", "publish", BASELINE, "rate", 1.3),
-    Target("publish: msg/s, of raw writer", "publish", "publish", RAW_PUBLISH, "rate", 0.80),
-    Target("publish: CPU/msg, x stomp.py", "publish", "publish", BASELINE, "cpu_us", 0.5, False),
-    Target(
-        "confirmed, 1,000 in flight: msg/s, x stomp.py's one at a time",
-        "confirm-window",
-        "confirm",
-        BASELINE,
-        "rate",
-        3.0,
-    ),
-]
-
-
-def paired_ratios(values: list[float | None], bases: list[float | None]) -> list[float]:
-    """
-    The ratio of each repetition's value to the same repetition's base.
-    """
-    return [v / b for v, b in zip(values, bases, strict=False) if v is not None and b]
-
-
-def _range(ratios: list[float], percent: bool) -> str:
-    if len(ratios) < 2:
-        return ""
-    if percent:
-        return f"{min(ratios):.0%}-{max(ratios):.0%}"
-    return f"x{min(ratios):.2f}-x{max(ratios):.2f}"
-
-
-def targets(
-    summary: dict[str, Any],
-    codec: dict[str, Any],
-    samples: dict[str, dict[str, dict[str, list[dict[str, Any]]]]],
-) -> list[list[str]]:
-    """
-    The project's goals, as ratios of medians measured in this run, with
-    the range of the ratios repetition by repetition.
-    """
-    rows: list[list[str]] = []
-
-    def verdict(value: float, goal: float, higher: bool) -> str:
-        return "met" if (value >= goal if higher else value <= goal) else "MISSED"
-
-    for operation, goal in (("parse", 5.0), ("serialize", 1.5)):
-        rates = codec.get("rates", {}).get(operation)
-        if not rates:
-            continue
-        value = statistics.median(rates["stomp_twisted"]) / statistics.median(rates[BASELINE])
-        ratios = paired_ratios(rates["stomp_twisted"], rates[BASELINE])
-        rows.append(
-            [
-                f"codec: {operation}, x stomp.py",
-                f"x{goal:.2f}",
-                f"x{value:.2f}",
-                _range(ratios, False),
-                verdict(value, goal, True),
-            ]
-        )
-    for broker, title in (("rabbitmq", "RabbitMQ"), ("activemq", "ActiveMQ")):
-        by_spec = samples.get(broker, {})
-        for target in TARGETS:
-            metric, goal = target.metric, target.goal
-            percent = target.base.startswith("raw")
-            shown_goal = f"{goal:.0%}" if percent else f"x{goal:.2f}"
-            runs = [s.get(metric) for s in by_spec.get(target.key, {}).get(target.client, [])]
-            base_runs = [
-                s.get(metric) for s in by_spec.get(target.base_key, {}).get(target.base, [])
-            ]
-            good = [v for v in runs if v is not None]
-            good_base = [v for v in base_runs if v is not None]
-            if not good or not good_base:
-                continue
-            value = statistics.median(good) / statistics.median(good_base)
-            shown = f"{value:.0%}" if percent else f"x{value:.2f}"
-            ratios = paired_ratios(runs, base_runs)
-            # The goals are set for RabbitMQ; ActiveMQ's are shown alike.
-            mark = verdict(value, goal, target.higher) if broker == "rabbitmq" else ""
-            rows.append(
-                [f"{title} {target.what}", shown_goal, shown, _range(ratios, percent), mark]
-            )
-        if broker == "rabbitmq":
-            for metric in ("p50_us", "p99_us"):
-                runs = by_spec.get("rtt-low", {})
-                ours = [s[metric] for s in runs.get("stomp_twisted", []) if metric in s]
-                theirs = [s[metric] for s in runs.get(BASELINE, []) if metric in s]
-                if ours and theirs:
-                    shown = (
-                        f"{statistics.median(ours):,.0f} us, "
-                        f"stomp.py {statistics.median(theirs):,.0f} us"
-                    )
-                    rows.append(
-                        [f"{title} round trip at 200 msg/s, {metric[:3]}", "report", shown, "", ""]
-                    )
-    return rows
-
-
 def render(
     info: dict[str, Any],
     summary: dict[str, Any],
@@ -578,17 +461,31 @@ def render(
                 rows[-1].append(_ratio(stats["median"], base))
         lines += _table(["operation", "library", "frames/s", "x stomp.py"], rows)
         lines.append("")
-    rows = targets(summary, codec, samples)
+    rows = targets(codec, samples)
     if rows:
         lines += [
             "Targets",
             "~~~~~~~",
             "",
             "Ratios of medians; the range is that of the ratios repetition by repetition.",
-            "The goals are set for RabbitMQ: ActiveMQ is shown for comparison.",
+            "Every goal holds on both brokers.",
             "",
         ]
         lines += _table(["target", "goal", "measured", "range", ""], rows)
+        lines.append("")
+    rows = every_workload(samples, {spec.key: spec.title for spec in all_specs})
+    if rows:
+        lines += [
+            "Every workload against stomp.py",
+            "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+            "",
+            "The goal: at least stomp.py's messages per second and at most its CPU per",
+            "message; for latency, at most its p50, p99 and CPU per message. Ratios of",
+            "medians, with the range of the ratios repetition by repetition.",
+            "",
+        ]
+        header = ["broker", "workload", *(name for _, name, _ in WORKLOAD_METRICS), ""]
+        lines += _table(header, rows)
         lines.append("")
     for broker, by_spec in summary.items():
         title = {"rabbitmq": "RabbitMQ", "activemq": "ActiveMQ"}.get(broker, broker)
