@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from itertools import repeat
 from typing import Final
 
 from ._escape import UNESCAPED_COMMANDS, UNESCAPERS
@@ -47,11 +46,6 @@ from .errors import FrameTooLarge, RemoteProtocolError
 __all__ = ["FrameDecoder", "parse_frames"]
 
 _new_frame: Final = object.__new__
-
-# The arguments of line.split(":", 1) for every line, so that header lines
-# are split by map() in C, without a call of Python code per line.
-_COLONS: Final = repeat(":")
-_ONCE: Final = repeat(1)
 
 # Decoder states.
 _COMMAND: Final = 0
@@ -594,16 +588,6 @@ def _parse_header_lines(
         L{UndefinedEscape<stomp_twisted.errors.UndefinedEscape>} for an
         undefined escape sequence, at the first line that holds one.
     """
-    if not headers and unescape is None:
-        # The usual head, in one call, unless a line lacks its colon or a
-        # name is repeated: then line by line below.
-        try:
-            parsed = dict(map(str.split, lines, _COLONS, _ONCE))
-        except ValueError:
-            pass
-        else:
-            if len(parsed) == len(lines):
-                return parsed
     if headers is None:
         headers = {}
     for line in lines:
