@@ -415,9 +415,11 @@ class FrameDecoder:
         if command not in self._commands or header_lines > limits.max_headers:
             return None
         del lines[0]
-        unescape = self._unescape
-        if command in UNESCAPED_COMMANDS or "\\" not in text:
-            unescape = None
+        # (The backslash first: most heads hold none, and the search costs
+        # less than the set lookup.)
+        unescape = None
+        if "\\" in text and command not in UNESCAPED_COMMANDS:
+            unescape = self._unescape
         headers = _parse_header_lines(command, lines, None, unescape)
         # The usual body: a plain content-length, all of it here.  (What
         # _end_headers and _parse_body do, inlined for this case alone.)
@@ -595,7 +597,9 @@ def _parse_header_lines(
         if not colon:
             raise RemoteProtocolError(f"{command} header line has no colon: {line[:80]!r}")
         if unescape is not None and "\\" in line:
-            name = unescape(name)
+            # (Brokers escape values, seldom names: a call saved per line.)
+            if "\\" in name:
+                name = unescape(name)
             value = unescape(value)
         headers.setdefault(name, value)
     return headers
