@@ -910,6 +910,45 @@ class Stomp12EscapingTests(SynchronousTestCase):
         self.assertIsInstance(error, RemoteProtocolError)
 
 
+class UnescapeChainTests(SynchronousTestCase):
+    """
+    Each version's unescaping goes by a chain of C{str.replace} when it
+    can, and by a regular expression (C{_unescape_strictly}) otherwise: the
+    two agree on every text, result or error.
+    """
+
+    def check(self, unescape: Callable[[str], str], decoded: dict[str, str], version: str) -> None:
+        pieces = ["\\", "\\\\", "\\n", "\\c", "\\r", "\\t", "\0", "n", "c", "r", ":", "x", "\u00e9"]
+        for size in range(4):
+            for combination in itertools.product(pieces, repeat=size):
+                text = "".join(combination)
+                try:
+                    expected: str | Exception = _escape._unescape_strictly(text, decoded, version)
+                except UndefinedEscape as error:
+                    expected = error
+                try:
+                    result: str | Exception = unescape(text)
+                except UndefinedEscape as error:
+                    result = error
+                if isinstance(expected, Exception):
+                    self.assertIsInstance(result, UndefinedEscape, repr(text))
+                    self.assertEqual(str(result), str(expected), repr(text))
+                else:
+                    self.assertEqual(result, expected, repr(text))
+
+    def test_stomp_11(self) -> None:
+        """
+        STOMP 1.1: C{\\r} is undefined.
+        """
+        self.check(_escape.unescape_11, _escape._DECODED_11, "1.1")
+
+    def test_stomp_12(self) -> None:
+        """
+        STOMP 1.2.
+        """
+        self.check(_escape.unescape_12, _escape._DECODED_12, "1.2")
+
+
 class HandshakeEscapingTests(SynchronousTestCase):
     """
     CONNECT, STOMP and CONNECTED are never escaped, in any version, so a
