@@ -195,6 +195,21 @@ class FrameConstructionTests(SynchronousTestCase):
         headers["extra"] = "x"
         self.assertEqual(frame.headers, {"destination": "/queue/a"})
 
+    def test_str_subclass_headers(self) -> None:
+        """
+        Names and values may be instances of a subclass of C{str}; anything
+        else is refused, name or value.
+        """
+
+        class Text(str):
+            pass
+
+        frame = Frame("SEND", {Text("a"): "b", "c": Text("d")})
+        self.assertEqual(frame.headers, {"a": "b", "c": "d"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {"a": b"b"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {b"a": "b"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {"a": "b", Text("c"): 1})
+
     def test_empty_command(self) -> None:
         """
         An empty command is refused.
