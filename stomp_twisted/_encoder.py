@@ -28,9 +28,11 @@ BODY_APART_FROM: Final = 64 * 1024
 #: its head, body and NUL.
 FrameBytes: TypeAlias = "bytes | tuple[bytes, bytes, bytes]"
 
-# The commands the fast path writes: STOMP's, none of which holds a
-# character to refuse or escape.
-_PLAIN_COMMANDS: Final = CLIENT_COMMANDS | SERVER_COMMANDS
+# The commands the fast path writes, encoded: STOMP's, none of which holds
+# a character to refuse or escape.
+_PLAIN_COMMANDS: Final = {
+    command: command.encode() for command in sorted(CLIENT_COMMANDS | SERVER_COMMANDS)
+}
 
 # What no name or value may hold for the fast path (the characters one
 # version or another escapes or refuses), as bytes.translate deletes them:
@@ -63,7 +65,7 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
         and "content-length" not in headers
         and "" not in headers
         and version in ESCAPERS
-        and command in _PLAIN_COMMANDS
+        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
     ):
         try:
             fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
@@ -75,12 +77,12 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
                 if body:
                     return b"%s\n%s\ncontent-length:%d\n\n%s\0" % (
-                        command.encode(),
+                        encoded,
                         fields,
                         len(body),
                         body,
                     )
-                return b"%s\n%s\n\n\0" % (command.encode(), fields)
+                return b"%s\n%s\n\n\0" % (encoded, fields)
     return b"".join((_encode_escaped_head(command, headers, len(body), version), body, b"\0"))
 
 
@@ -110,7 +112,7 @@ def _encode_head(command: str, headers: dict[str, str], body_length: int, versio
         and "content-length" not in headers
         and "" not in headers
         and version in ESCAPERS
-        and command in _PLAIN_COMMANDS
+        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
     ):
         try:
             fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
@@ -120,11 +122,11 @@ def _encode_head(command: str, headers: dict[str, str], body_length: int, versio
             if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
                 if body_length:
                     return b"%s\n%s\ncontent-length:%d\n\n" % (
-                        command.encode(),
+                        encoded,
                         fields,
                         body_length,
                     )
-                return b"%s\n%s\n\n" % (command.encode(), fields)
+                return b"%s\n%s\n\n" % (encoded, fields)
     return _encode_escaped_head(command, headers, body_length, version)
 
 
