@@ -406,9 +406,6 @@ class FrameDecoder:
                 text = (text + "\n").replace("\r\n", "\n")[:-1]
         else:
             start = end + 2
-        # From offset to end: the command line and every header line, the
-        # last one's LF excepted.
-        head_size = start - offset
         lines = text.split("\n")
         command = lines[0]
         header_lines = len(lines) - 1
@@ -446,7 +443,8 @@ class FrameDecoder:
         self._command = command
         self._headers = headers
         self._header_lines = header_lines
-        self._head_size = head_size
+        # (Computed here only: the fast return above has no use for it.)
+        self._head_size = start - offset
         self._end_headers()
         return self._parse_body(buffer, start)
 
