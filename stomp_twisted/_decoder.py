@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from itertools import repeat
 from typing import Final
 
 from ._escape import UNESCAPED_COMMANDS, UNESCAPERS
@@ -47,11 +46,6 @@ from .errors import FrameTooLarge, RemoteProtocolError
 __all__ = ["FrameDecoder", "parse_frames"]
 
 _new_frame: Final = object.__new__
-
-# The arguments of line.split(":", 1) for every line, so that header lines
-# are split by map() in C, without a call of Python code per line.
-_COLONS: Final = repeat(":")
-_ONCE: Final = repeat(1)
 
 # Decoder states.
 _COMMAND: Final = 0
@@ -412,18 +406,17 @@ class FrameDecoder:
                 text = (text + "\n").replace("\r\n", "\n")[:-1]
         else:
             start = end + 2
-        # From offset to end: the command line and every header line, the
-        # last one's LF excepted.
-        head_size = start - offset
         lines = text.split("\n")
         command = lines[0]
         header_lines = len(lines) - 1
         if command not in self._commands or header_lines > limits.max_headers:
             return None
         del lines[0]
-        unescape = self._unescape
-        if command in UNESCAPED_COMMANDS or "\\" not in text:
-            unescape = None
+        # (The backslash first: most heads hold none, and the search costs
+        # less than the set lookup.)
+        unescape = None
+        if "\\" in text and command not in UNESCAPED_COMMANDS:
+            unescape = self._unescape
         headers = _parse_header_lines(command, lines, None, unescape)
         # The usual body: a plain content-length, all of it here.  (What
         # _end_headers and _parse_body do, inlined for this case alone.)
@@ -450,7 +443,8 @@ class FrameDecoder:
         self._command = command
         self._headers = headers
         self._header_lines = header_lines
-        self._head_size = head_size
+        # (Computed here only: the fast return above has no use for it.)
+        self._head_size = start - offset
         self._end_headers()
         return self._parse_body(buffer, start)
 
@@ -594,16 +588,6 @@ def _parse_header_lines(
         L{UndefinedEscape<stomp_twisted.errors.UndefinedEscape>} for an
         undefined escape sequence, at the first line that holds one.
     """
-    if not headers and unescape is None:
-        # The usual head, in one call, unless a line lacks its colon or a
-        # name is repeated: then line by line below.
-        try:
-            parsed = dict(map(str.split, lines, _COLONS, _ONCE))
-        except ValueError:
-            pass
-        else:
-            if len(parsed) == len(lines):
-                return parsed
     if headers is None:
         headers = {}
     for line in lines:
@@ -611,7 +595,9 @@ def _parse_header_lines(
         if not colon:
             raise RemoteProtocolError(f"{command} header line has no colon: {line[:80]!r}")
         if unescape is not None and "\\" in line:
-            name = unescape(name)
+            # (Brokers escape values, seldom names: a call saved per line.)
+            if "\\" in name:
+                name = unescape(name)
             value = unescape(value)
         headers.setdefault(name, value)
     return headers

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Final, TypeAlias
 
 from ._escape import ESCAPERS, UNESCAPED_COMMANDS, escape_10, refuse_unwritable
-from ._frame_types import Frame, check_version
+from ._frame_types import CLIENT_COMMANDS, SERVER_COMMANDS, Frame, check_version
 from .errors import UnrepresentableHeader
 
 __all__ = ["BODY_APART_FROM", "FrameBytes", "serialize_frame", "serialize_frame_pieces"]
@@ -27,6 +27,17 @@ BODY_APART_FROM: Final = 64 * 1024
 #: What L{serialize_frame_pieces} returns: a frame's bytes, whole or as
 #: its head, body and NUL.
 FrameBytes: TypeAlias = "bytes | tuple[bytes, bytes, bytes]"
+
+# The commands the fast path writes, encoded: STOMP's, none of which holds
+# a character to refuse or escape.
+_PLAIN_COMMANDS: Final = {
+    command: command.encode() for command in sorted(CLIENT_COMMANDS | SERVER_COMMANDS)
+}
+
+# What no name or value may hold for the fast path (the characters one
+# version or another escapes or refuses), as bytes.translate deletes them:
+# each is ASCII, and no byte of a UTF-8 sequence for another character is.
+_SPECIAL: Final = b":\n\\\r\0"
 
 
 def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
@@ -49,24 +60,29 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
     body = frame.body
     # The fast path of _encode_head, inlined: the usual frame is small,
     # and a call more costs it some 3%.
-    if "content-length" not in headers and "" not in headers and version in ESCAPERS:
-        lines = [command, *map(":".join, headers.items())]
-        if body:
-            lines.append(f"content-length:{len(body)}")
-        separators = len(lines) - 1
-        lines.append("\n")
-        text = "\n".join(lines)
-        if (
-            text.count(":") == separators
-            and text.count("\n") == len(lines)
-            and "\\" not in text
-            and "\r" not in text
-            and "\0" not in text
-        ):
-            try:
-                return b"".join((text.encode("utf-8"), body, b"\0"))
-            except UnicodeEncodeError:  # a lone surrogate: reported below
-                pass
+    if (
+        headers
+        and "content-length" not in headers
+        and "" not in headers
+        and version in ESCAPERS
+        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
+    ):
+        try:
+            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: reported below
+            pass
+        else:
+            # Nothing to escape or refuse: the only special characters are
+            # the colon of each header line and the EOL between two.
+            if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
+                if body:
+                    return b"%s\n%s\ncontent-length:%d\n\n%s\0" % (
+                        encoded,
+                        fields,
+                        len(body),
+                        body,
+                    )
+                return b"%s\n%s\n\n\0" % (encoded, fields)
     return b"".join((_encode_escaped_head(command, headers, len(body), version), body, b"\0"))
 
 
@@ -90,27 +106,27 @@ def _encode_head(command: str, headers: dict[str, str], body_length: int, versio
     # The command and header lines and the blank line that ends them.
     #
     # The fast path: nothing to escape and nothing to refuse, in any
-    # version, and no content-length to replace.  The head is built
-    # first, then checked: no backslash, CR or NUL in it, and no colon
-    # or EOL but those that separate names from values and end lines.
-    if "content-length" not in headers and "" not in headers and version in ESCAPERS:
-        lines = [command, *map(":".join, headers.items())]
-        if body_length:
-            lines.append(f"content-length:{body_length}")
-        separators = len(lines) - 1
-        lines.append("\n")
-        text = "\n".join(lines)
-        if (
-            text.count(":") == separators
-            and text.count("\n") == len(lines)
-            and "\\" not in text
-            and "\r" not in text
-            and "\0" not in text
-        ):
-            try:
-                return text.encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: reported below
-                pass
+    # version, and no content-length to replace; as in serialize_frame.
+    if (
+        headers
+        and "content-length" not in headers
+        and "" not in headers
+        and version in ESCAPERS
+        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
+    ):
+        try:
+            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: reported below
+            pass
+        else:
+            if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
+                if body_length:
+                    return b"%s\n%s\ncontent-length:%d\n\n" % (
+                        encoded,
+                        fields,
+                        body_length,
+                    )
+                return b"%s\n%s\n\n" % (encoded, fields)
     return _encode_escaped_head(command, headers, body_length, version)
 
 

@@ -134,14 +134,6 @@ ESCAPERS: Final[dict[str, Callable[[str, str], str]]] = {
 _DECODED_11: Final = {"n": "\n", "c": ":", "\\": "\\"}
 _DECODED_12: Final = {**_DECODED_11, "r": "\r"}
 
-# The sequences other than the escaped backslash, for str.replace.
-_REPLACED_11: Final = tuple(
-    (f"\\{char}", value) for char, value in _DECODED_11.items() if char != "\\"
-)
-_REPLACED_12: Final = tuple(
-    (f"\\{char}", value) for char, value in _DECODED_12.items() if char != "\\"
-)
-
 _ESCAPE_SEQUENCE: Final = re.compile(r"\\(.?)", re.DOTALL)
 
 
@@ -154,7 +146,14 @@ def unescape_11(text: str) -> str:
     """
     if "\\" not in text:
         return text
-    return _unescape(text, _REPLACED_11, _DECODED_11, "1.1")
+    if "\0" not in text:
+        # By str.replace, as _unescape_strictly explains; the chain is
+        # written out, not looped over: the loop in Python code took a
+        # quarter of the instructions of an ActiveMQ message id's unescaping.
+        plain = text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\c", ":")
+        if "\\" not in plain:
+            return plain.replace("\0", "\\")
+    return _unescape_strictly(text, _DECODED_11, "1.1")
 
 
 def unescape_12(text: str) -> str:
@@ -165,7 +164,14 @@ def unescape_12(text: str) -> str:
     """
     if "\\" not in text:
         return text
-    return _unescape(text, _REPLACED_12, _DECODED_12, "1.2")
+    if "\0" not in text:
+        # As in unescape_11, with 1.2's carriage return.
+        plain = (
+            text.replace("\\\\", "\0").replace("\\n", "\n").replace("\\c", ":").replace("\\r", "\r")
+        )
+        if "\\" not in plain:
+            return plain.replace("\0", "\\")
+    return _unescape_strictly(text, _DECODED_12, "1.2")
 
 
 #: The unescaping of each version, by version; C{None} for STOMP 1.0,
@@ -177,21 +183,14 @@ UNESCAPERS: Final[dict[str, Callable[[str], str] | None]] = {
 }
 
 
-def _unescape(
-    text: str, replaced: tuple[tuple[str, str], ...], decoded: dict[str, str], version: str
-) -> str:
-    if "\0" not in text:
-        # By str.replace (a regular expression calling back per sequence is
-        # slow, and ActiveMQ's message ids hold four each): escaped
-        # backslashes out of the way first (as NULs, absent from the text),
-        # then the other sequences, then the backslashes back.  A backslash
-        # left over begins an undefined sequence: the regular expression
-        # below reports it.
-        plain = text.replace("\\\\", "\0")
-        for sequence, value in replaced:
-            plain = plain.replace(sequence, value)
-        if "\\" not in plain:
-            return plain.replace("\0", "\\")
+def _unescape_strictly(text: str, decoded: dict[str, str], version: str) -> str:
+    # What the versions' str.replace chains leave: a text with a NUL, or
+    # with a backslash that begins an undefined sequence, which the
+    # regular expression reports.  The chains go by str.replace because a
+    # regular expression calling back per sequence is slow, and ActiveMQ's
+    # message ids hold four each: escaped backslashes out of the way first
+    # (as NULs, absent from the text), then the other sequences, then the
+    # backslashes back; a backslash left over begins an undefined sequence.
 
     def replace(match: re.Match[str]) -> str:
         try:

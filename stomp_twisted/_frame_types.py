@@ -89,7 +89,11 @@ class Frame:
                 )
             copied = dict(headers)
             for name, value in copied.items():
-                if not isinstance(name, str) or not isinstance(value, str):
+                # (Exact str first: cheaper than isinstance, which then
+                # admits subclasses.)
+                if (type(name) is not str or type(value) is not str) and (
+                    not isinstance(name, str) or not isinstance(value, str)
+                ):
                     raise LocalProtocolError(
                         f"header {name!r}: names and values must be str, "
                         f"not {type(name).__name__} and {type(value).__name__}"

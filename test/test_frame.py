@@ -195,6 +195,21 @@ class FrameConstructionTests(SynchronousTestCase):
         headers["extra"] = "x"
         self.assertEqual(frame.headers, {"destination": "/queue/a"})
 
+    def test_str_subclass_headers(self) -> None:
+        """
+        Names and values may be instances of a subclass of C{str}; anything
+        else is refused, name or value.
+        """
+
+        class Text(str):
+            pass
+
+        frame = Frame("SEND", {Text("a"): "b", "c": Text("d")})
+        self.assertEqual(frame.headers, {"a": "b", "c": "d"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {"a": b"b"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {b"a": "b"})
+        self.assertRaises(LocalProtocolError, Frame, "SEND", {"a": "b", Text("c"): 1})
+
     def test_empty_command(self) -> None:
         """
         An empty command is refused.
@@ -908,6 +923,118 @@ class Stomp12EscapingTests(SynchronousTestCase):
         """
         error = self.assertRaises(UndefinedEscape, parse_frames, b"MESSAGE\na:\\t\n\n\0")
         self.assertIsInstance(error, RemoteProtocolError)
+
+
+class UnescapeChainTests(SynchronousTestCase):
+    """
+    Each version's unescaping goes by a chain of C{str.replace} when it
+    can, and by a regular expression (C{_unescape_strictly}) otherwise: the
+    two agree on every text, result or error.
+    """
+
+    def check(self, unescape: Callable[[str], str], decoded: dict[str, str], version: str) -> None:
+        pieces = ["\\", "\\\\", "\\n", "\\c", "\\r", "\\t", "\0", "n", "c", "r", ":", "x", "\u00e9"]
+        for size in range(4):
+            for combination in itertools.product(pieces, repeat=size):
+                text = "".join(combination)
+                try:
+                    expected: str | Exception = _escape._unescape_strictly(text, decoded, version)
+                except UndefinedEscape as error:
+                    expected = error
+                try:
+                    result: str | Exception = unescape(text)
+                except UndefinedEscape as error:
+                    result = error
+                if isinstance(expected, Exception):
+                    self.assertIsInstance(result, UndefinedEscape, repr(text))
+                    self.assertEqual(str(result), str(expected), repr(text))
+                else:
+                    self.assertEqual(result, expected, repr(text))
+
+    def test_stomp_11(self) -> None:
+        """
+        STOMP 1.1: C{\\r} is undefined.
+        """
+        self.check(_escape.unescape_11, _escape._DECODED_11, "1.1")
+
+    def test_stomp_12(self) -> None:
+        """
+        STOMP 1.2.
+        """
+        self.check(_escape.unescape_12, _escape._DECODED_12, "1.2")
+
+
+class EncoderFastPathTests(SynchronousTestCase):
+    """
+    The serializer's fast path (a head with nothing to escape or refuse)
+    writes what the general path (C{_encode_escaped_head}) writes, and
+    leaves it every frame it cannot write itself: same bytes, or the same
+    error.
+    """
+
+    TEXTS = ("", "a", "\u00e9", ":", "a:b", "\n", "\r", "\\", "\0", "\ud800", "content-length")
+    COMMANDS = ("SEND", "MESSAGE", "CONNECT", "CONNECTED", "FOO", "SE:ND", "SE\\ND")
+
+    def general(self, frame: Frame, version: str) -> bytes | Exception:
+        try:
+            head = _encoder._encode_escaped_head(
+                frame.command, frame.headers, len(frame.body), version
+            )
+        except UnrepresentableHeader as error:
+            return error
+        return head + frame.body + b"\0"
+
+    def written(self, frame: Frame, version: str) -> tuple[bytes | Exception, bytes | Exception]:
+        try:
+            whole: bytes | Exception = serialize_frame(frame, version)
+        except UnrepresentableHeader as error:
+            whole = error
+        try:
+            # The head alone, as serialize_frame_pieces writes a large body's.
+            head: bytes | Exception = (
+                _encoder._encode_head(frame.command, frame.headers, len(frame.body), version)
+                + frame.body
+                + b"\0"
+            )
+        except UnrepresentableHeader as error:
+            head = error
+        return whole, head
+
+    def check(self, frame: Frame) -> None:
+        for version in VERSIONS:
+            where = f"{frame!r} in STOMP {version}"
+            expected = self.general(frame, version)
+            for result in self.written(frame, version):
+                if isinstance(expected, Exception):
+                    self.assertIsInstance(result, UnrepresentableHeader, where)
+                    self.assertEqual(str(result), str(expected), where)
+                else:
+                    self.assertEqual(result, expected, where)
+
+    def test_one_header(self) -> None:
+        """
+        Every command, name and value of the list, with and without a body.
+        """
+        for command, name, value, body in itertools.product(
+            self.COMMANDS, self.TEXTS, self.TEXTS, (b"", b"x\0y")
+        ):
+            self.check(Frame(command, {name: value}, body))
+
+    def test_two_headers(self) -> None:
+        """
+        A special character in either of two headers is found.
+        """
+        for first, second in itertools.product(self.TEXTS, repeat=2):
+            self.check(Frame("SEND", {"a": first, second or "b": "c"}, b"x"))
+            self.check(Frame("SEND", {first or "a": "b", "c": second}))
+
+    def test_no_headers(self) -> None:
+        """
+        A frame without headers.
+        """
+        for command in self.COMMANDS:
+            self.check(Frame(command))
+            self.check(Frame(command, body=b"x"))
 
 
 class HandshakeEscapingTests(SynchronousTestCase):
