@@ -279,6 +279,10 @@ class ConnectionWriter:
         """
         self.send_buffer_full = False
         self._written_while_full = 0
+        # A sender paced by the network (when_writable) writes its next
+        # frames now, in a burst: left to the transport, they go out
+        # together, rather than the first alone and the rest after it.
+        self._sent_at = time.monotonic()
         waiters, self._writable_waiters = self._writable_waiters, []
         for waiter in waiters:
             waiter.callback(None)

@@ -179,6 +179,19 @@ class LoopbackTests(TestCase):
         self.assertEqual(self.writer.bytes_written, 7)
         return self.peer.when_received(7)
 
+    def test_resumed_sender_bursts(self) -> None:
+        """
+        Once the transport has drained after filling (C{resumeProducing}),
+        what the resumed sender writes next is a burst: it waits in the
+        transport, to go out together, as before.
+        """
+        self.writer.pauseProducing()
+        self.writer.resumeProducing()
+        self.writer.write(b"A\0")
+        self.writer.write(b"B\0")
+        self.assertEqual(self.holds(), 4)
+        return self.peer.when_received(4)
+
     @inlineCallbacks
     def test_partial_send(self) -> Any:
         """
