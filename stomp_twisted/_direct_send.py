@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from errno import EAGAIN, ENOBUFS, EWOULDBLOCK
 
-from twisted.internet import tcp
+from twisted.internet import main, tcp
+from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import ITransport
+from twisted.python.runtime import platform
 
-__all__ = ["MAX_PIECES", "direct_socket", "send_now"]
+__all__ = ["MAX_PIECES", "SEND_AT_MOST", "direct_socket", "send_more", "send_now"]
 
 #: Only Twisted's own TCP connections, whose C{write} buffers bytes for
 #: their socket and nothing else (not TLS started on them, not UNIX
@@ -34,6 +37,13 @@ _DIRECT_TYPES = frozenset({tcp.Client, tcp.Server})
 #: At most this many pieces go to one C{sendmsg} call (the system's
 #: IOV_MAX is 1024); more are joined first.
 MAX_PIECES = 64
+
+#: What one send of the transport's may hand the kernel (L{send_more}).
+SEND_AT_MOST = 4 * 1024 * 1024
+
+#: The errors after which a send took nothing and is tried again once the
+#: socket is writable.
+_TRY_LATER = frozenset({EAGAIN, EWOULDBLOCK, ENOBUFS})
 
 
 def direct_socket(transport: object) -> socket.socket | None:
@@ -96,3 +106,35 @@ def send_now(transport: ITransport, sock: socket.socket, pieces: Sequence[bytes]
     if start:
         rest = [memoryview(piece)[start:], *pieces[index + 1 :]]
     transport.write(b"".join(rest))
+
+
+def send_more(transport: object) -> None:
+    """
+    Let C{transport}, a plain Twisted TCP connection (else nothing is
+    done), hand the kernel up to L{SEND_AT_MOST} bytes a send, not 128 KiB.
+
+    Twisted's C{SEND_LIMIT} does two jobs: each C{doWrite} sends at most
+    that much (for Windows, says Twisted's comment), and what is left
+    under it is copied with what waits after it, at every C{doWrite}.
+    Raising it would make those copies larger (up to C{SEND_LIMIT} a
+    turn, when the peer is slow); only the first job changes here: what
+    is left of a 1 MiB frame the socket did not take goes out in one turn
+    or two instead of eight (a turn each: a reactor iteration and its
+    system calls, about a third of the client's CPU time publishing
+    1 MiB bodies to RabbitMQ).
+    """
+    if type(transport) not in _DIRECT_TYPES or platform.isWindows():
+        return
+    assert isinstance(transport, tcp.Connection)
+    sock: socket.socket = transport.socket
+
+    def write_some(data: bytes) -> int | ConnectionLost:
+        # As tcp.Connection.writeSomeData, but for the size.
+        try:
+            return sock.send(memoryview(data)[:SEND_AT_MOST])
+        except OSError as error:
+            if error.errno in _TRY_LATER:
+                return 0
+            return main.CONNECTION_LOST
+
+    transport.writeSomeData = write_some  # type: ignore[method-assign]

@@ -261,6 +261,39 @@ class LoopbackTests(TestCase):
         self.assertEqual(bytes(self.peer.received), serialize_frame(frame, "1.2") + b"late\0")
 
     @inlineCallbacks
+    def test_sends_more_a_turn(self) -> Any:
+        """
+        Once attached, the transport hands the kernel more than Twisted's
+        128 KiB C{SEND_LIMIT} in one C{doWrite} when it takes it; all
+        arrives, in order.
+        """
+        self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * MIB)
+        self.peer.transport.pauseProducing()  # type: ignore[union-attr]
+        data = bytes(range(256)) * (2 * MIB // 256)
+        self.transport.write(data)  # buffered, as Twisted does
+        self.transport.doWrite()
+        self.assertGreater(len(data) - self.holds(), self.transport.SEND_LIMIT)
+        self.peer.transport.resumeProducing()  # type: ignore[union-attr]
+        yield self.peer.when_received(len(data))
+        self.assertEqual(bytes(self.peer.received), data)
+
+    def test_send_more_errors(self) -> None:
+        """
+        The transport's sends report a full socket as nothing sent, and
+        any other failure as the connection lost, as Twisted's do.
+        """
+        from twisted.internet import main
+
+        self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.peer.transport.pauseProducing()  # type: ignore[union-attr]
+        chunk = b"x" * 65536
+        while self.transport.writeSomeData(chunk):
+            pass
+        self.assertEqual(self.transport.writeSomeData(chunk), 0)
+        self.transport.socket.shutdown(socket.SHUT_WR)
+        self.assertIs(self.transport.writeSomeData(chunk), main.CONNECTION_LOST)
+
+    @inlineCallbacks
     def test_broken_connection(self) -> Any:
         """
         A write on a connection the peer has reset is handed to the
