@@ -5,18 +5,22 @@ L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from twisted.internet.abstract import FileDescriptor
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
+from ._direct_send import direct_socket, send_more, send_now
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
 from .heartbeat import HeartbeatMonitor
 
-__all__ = ["DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter"]
+__all__ = ["BURST_GAP", "DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter"]
 
 #: The default bound on bytes written while the transport's buffer is full.
 DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
@@ -26,6 +30,13 @@ DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
 #: once this many bytes wait: one write instead of one per frame.
 WRITE_BATCH = 64 * 1024
 
+#: Seconds after a write handed to the socket at once (L{send_now}) within
+#: which another, with no read between, is taken for the next of a burst
+#: (a publisher's loop, thousands of frames in one reactor turn): it is
+#: left to the transport, which sends all that follows in few system
+#: calls on the next turn.  A read, or this long a quiet, starts afresh.
+BURST_GAP = 0.001
+
 
 @implementer(IPushProducer)
 class ConnectionWriter:
@@ -33,7 +44,10 @@ class ConnectionWriter:
     Writes a connection's bytes to its protocol's transport (whichever it
     is at the time of writing): gathered into one write while a batch is
     open (L{begin_batch}), and bounded while the transport's send buffer
-    is full.
+    is full.  Bytes go to the socket at once when its transport holds
+    nothing (L{direct_socket}): the first frame of a burst, the frames of
+    a read's batch, a frame written on its own, or a large frame; the
+    rest of a burst waits in the transport, as Twisted does.
 
     It registers itself with the transport as a streaming producer, so
     that the transport tells it when its buffer fills (L{pauseProducing})
@@ -62,6 +76,9 @@ class ConnectionWriter:
         self._batch_size = 0
         self._written_while_full = 0
         self._writable_waiters: list[Deferred[Frame | None]] = []
+        # When bytes last went to the socket at once, outside a read
+        # (None: not since the last read began); see BURST_GAP.
+        self._sent_at: float | None = None
         self.bytes_written = 0
         self.send_buffer_full = False
         self.monitor: HeartbeatMonitor | None = None
@@ -69,8 +86,9 @@ class ConnectionWriter:
     def attach(self) -> None:
         """
         Hear from the new transport when its send buffer fills and drains,
-        if it can say.
+        if it can say; let a TCP transport send more a turn (L{send_more}).
         """
+        send_more(self._protocol.transport)
         register = getattr(self._protocol.transport, "registerProducer", None)
         if register is not None:
             register(self, True)
@@ -106,7 +124,7 @@ class ConnectionWriter:
         self.bytes_written += len(data)
         batch = self._batch
         if batch is None:
-            transport.write(data)
+            self._write_out(transport, data)
             if self.monitor is not None:
                 self.monitor.wrote()
             return
@@ -132,7 +150,15 @@ class ConnectionWriter:
         self.bytes_written += size
         batch = self._batch
         if batch is None:
-            transport.writeSequence(pieces)
+            # Sent at once whenever the transport holds nothing, burst or
+            # not: what the socket takes is not copied at all (sendmsg),
+            # and the rest is copied once, not joined whole first.
+            sock = direct_socket(transport)
+            if sock is None:
+                transport.writeSequence(pieces)
+            else:
+                self._sent_at = time.monotonic()
+                send_now(transport, sock, pieces)
             if self.monitor is not None:
                 self.monitor.wrote()
             return
@@ -150,7 +176,20 @@ class ConnectionWriter:
         transport = self._protocol.transport
         if transport is not None:
             self.bytes_written += 1
-            transport.write(b"\n")
+            self._write_out(transport, b"\n")
+
+    def _write_out(self, transport: Any, data: bytes) -> None:
+        # One write outside a batch: to the socket at once if its
+        # transport holds nothing and this is not the next of a burst.
+        sock = direct_socket(transport)
+        if sock is not None:
+            now = time.monotonic()
+            sent_at = self._sent_at
+            if sent_at is None or now - sent_at >= BURST_GAP:
+                self._sent_at = now
+                send_now(transport, sock, (data,))
+                return
+        transport.write(data)
 
     def begin_batch(self) -> bool:
         """
@@ -163,6 +202,9 @@ class ConnectionWriter:
         if self._batch is not None:
             return False
         self._batch = []
+        # A read: the reactor has come back to this connection since any
+        # burst written before.
+        self._sent_at = None
         return True
 
     def end_batch(self) -> bool:
@@ -175,7 +217,14 @@ class ConnectionWriter:
         self._batch_size = 0
         transport = self._protocol.transport
         if batch and transport is not None:
-            transport.writeSequence(batch)
+            # A read's batch is already its turn's writes gathered: it
+            # goes to the socket at once if nothing waits before it.
+            sock = direct_socket(transport)
+            if sock is None:
+                transport.writeSequence(batch)
+            else:
+                self._sent_at = time.monotonic()
+                send_now(transport, sock, batch)
             if self.monitor is not None:
                 self.monitor.wrote()
         return batch is not None
@@ -231,6 +280,10 @@ class ConnectionWriter:
         """
         self.send_buffer_full = False
         self._written_while_full = 0
+        # A sender paced by the network (when_writable) writes its next
+        # frames now, in a burst: left to the transport, they go out
+        # together, rather than the first alone and the rest after it.
+        self._sent_at = time.monotonic()
         waiters, self._writable_waiters = self._writable_waiters, []
         for waiter in waiters:
             waiter.callback(None)
