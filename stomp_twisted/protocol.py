@@ -238,6 +238,10 @@ class StompProtocol(LineReceiver):
         decoder = self._decoder
         decoder.receive_data(data)
         handler = self._handler
+        # (Bound once per read: two events per MESSAGE from RabbitMQ, which
+        # ends each frame with an EOL.)
+        next_event = decoder.next_event
+        frame_received = handler.frame_received
         frames = 0
         # Batch what the MESSAGEs of this read make the layer above write
         # (WRITE_BATCH).  A read dispatched from within another (a callback
@@ -247,7 +251,7 @@ class StompProtocol(LineReceiver):
         try:
             while not self.paused and not self._closing:
                 try:
-                    event = decoder.next_event()
+                    event = next_event()
                 except RemoteProtocolError as error:
                     self._fail(error)
                     break
@@ -260,7 +264,7 @@ class StompProtocol(LineReceiver):
                 frames += 1
                 if event.command == "MESSAGE" and self.version is not None:
                     # The usual frame, straight to the layer above.
-                    handler.frame_received(self, event)
+                    frame_received(self, event)
                 else:
                     self._frame_received_unbatched(event)
         finally:
