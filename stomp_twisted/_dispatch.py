@@ -102,25 +102,27 @@ class Dispatcher:
         observed = core.observers.observed
         if "MESSAGE" in observed or "frame" in observed:
             results = self._deliver_observed(subscription, frame)
+        elif subscription is None or subscription.callback is None:
+            results = []
         else:
             # The usual case, without observers: the subscription's
             # callback is all there is to call, and a callback that returned
             # None is settled without a list of outcomes.
-            results = []
-            if subscription is not None and subscription.callback is not None:
-                self.delivering += 1
+            self.delivering += 1
+            try:
                 try:
-                    try:
-                        result = subscription.callback(core.client, frame.body, headers)
-                    except Exception:
-                        result = _logged_failure(subscription)
-                    if "MESSAGE" in observed or "frame" in observed:
-                        # The callback registered an observer, which sees
-                        # this message too, as on the general path.
-                        results.extend(core.fire_frame(frame))
-                finally:
-                    self.delivering -= 1
-                if result is None and not results:
+                    result = subscription.callback(core.client, frame.body, headers)
+                except Exception:
+                    result = _logged_failure(subscription)
+                # An observer the callback registered sees this message
+                # too, as on the general path.
+                late = "MESSAGE" in observed or "frame" in observed
+                if late:
+                    results = [result, *core.fire_frame(frame)]
+            finally:
+                self.delivering -= 1
+            if not late:
+                if result is None:
                     # (The usual return: no isinstance against Deferred, an
                     # Awaitable, whose ABC check is slow.)
                     if ack == "auto" and key is not None:
@@ -128,7 +130,7 @@ class Dispatcher:
                     if self.after_delivery is not None:
                         self._after_delivery()
                     return
-                results.insert(0, result)
+                results = [result]
         auto = ack == "auto" and key is not None
         # (isinstance against Deferred, an Awaitable, takes the slow path of
         # an ABC: None is ruled out first.  A coroutine, from an async def

@@ -242,6 +242,7 @@ class StompProtocol(LineReceiver):
         # ends each frame with an EOL.)
         next_event = decoder.next_event
         frame_received = handler.frame_received
+        heartbeat_received = handler.heartbeat_received
         frames = 0
         # Batch what the MESSAGEs of this read make the layer above write
         # (WRITE_BATCH).  A read dispatched from within another (a callback
@@ -258,7 +259,7 @@ class StompProtocol(LineReceiver):
                 if event is NEED_DATA:
                     break
                 if event is HEARTBEAT:
-                    handler.heartbeat_received(self)
+                    heartbeat_received(self)
                     continue
                 assert isinstance(event, Frame)
                 frames += 1
