@@ -348,7 +348,6 @@ class StompClient:
                 frame_headers["transaction"] = factory._transactions.transaction_id(transaction)
             except ConnectionLost as error:
                 return fail(error)
-        # (bytes, the usual body, without a call.)
         data = body if type(body) is bytes else _body_bytes(body)
         sender = factory._sender
         if sender.outbox is not None and transaction is None:
