@@ -126,7 +126,11 @@ class Dispatcher:
                     # (The usual return: no isinstance against Deferred, an
                     # Awaitable, whose ABC check is slow.)
                     if ack == "auto" and key is not None:
-                        self._settle_now([(True, None)], key, session, frame)
+                        # (_auto_settle of one success, without its list.)
+                        try:
+                            self._acknowledge(key, session, frame)
+                        except Exception:
+                            log.failure("automatic ACK failed")
                     if self.after_delivery is not None:
                         self._after_delivery()
                     return
@@ -229,21 +233,28 @@ class Dispatcher:
     ) -> None:
         # Acknowledge once every callback has succeeded; if any failed,
         # refuse the message as its subscription's RedeliveryPolicy says.
-        delivery = session.unacked.get(key)
         failures = [result for ok, result in outcomes if isinstance(result, Failure)]
-        if failures:
-            # Each failure was logged with its traceback already.
-            log.warn(
-                "{count} callback(s) failed: message {key} is not acknowledged",
-                count=len(failures),
-                key=key,
-            )
+        if not failures:
+            self._acknowledge(key, session, frame)
+            return
+        # Each failure was logged with its traceback already.
+        log.warn(
+            "{count} callback(s) failed: message {key} is not acknowledged",
+            count=len(failures),
+            key=key,
+        )
+        delivery = session.unacked.get(key)
         if delivery is None or not session.established or session.goodbye_sent:
             # Its connection is gone (a redelivery on a later connection
             # settles itself); and nothing may follow DISCONNECT.
             return
-        if failures:
-            self._delivery_failed(delivery, key, frame, failures[-1])
+        self._delivery_failed(delivery, key, frame, failures[-1])
+
+    def _acknowledge(self, key: str, session: Session, frame: Frame) -> None:
+        # Every callback succeeded: the ACK, unless the connection is gone
+        # or DISCONNECT written.
+        delivery = session.unacked.get(key)
+        if delivery is None or not session.protocol.is_stomp_connected or session.goodbye_sent:
             return
         if len(self._counter) and frame.headers.get("redelivered") != "false":
             # A message that failed before and now succeeded.
