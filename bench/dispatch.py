@@ -1,8 +1,9 @@
 """
 The client's own cost per received message, in process: 100-byte MESSAGE
 frames fed to a connected L{StompClient} in 64 KiB reads over an in-memory
-transport, with C{ack="auto"} (so each message is also acknowledged).  No
-broker and no socket: what is left is the codec, dispatch, settlement and
+transport, with C{ack="auto"} (so each message is also acknowledged: the
+broker benchmark's C{consume-ack}), or with C{--ack none} (no ACK: its
+C{consume}).  No broker and no socket: what is left is the codec, dispatch, settlement and
 bookkeeping (the counters of L{stomp_twisted.stats} included).
 
 To compare two versions of the package, run this file with each on the
@@ -31,6 +32,7 @@ from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 import stomp_twisted
+from stomp_twisted._subscriptions import AckMode
 from stomp_twisted.client import StompClient
 from stomp_twisted.frame import Frame, serialize_frame
 
@@ -71,14 +73,14 @@ def _frames(count: int) -> bytes:
     )
 
 
-def _run(data: bytes, count: int) -> float:
+def _run(data: bytes, count: int, ack: AckMode) -> float:
     endpoint = _MemoryEndpoint()
     client = StompClient(endpoint, reactor=Clock(), max_unacked=count + 1)
     client.start()
     protocol = endpoint.protocol
     protocol.read_pause = 0  # type: ignore[attr-defined]
     protocol.dataReceived(serialize_frame(Frame("CONNECTED", {"version": "1.2"}), "1.0"))  # type: ignore[attr-defined]
-    client.subscribe("/queue/bench", lambda client, body, headers: None, ack="auto", receipt=False)
+    client.subscribe("/queue/bench", lambda client, body, headers: None, ack=ack, receipt=False)
     protocol.transport.clear()  # type: ignore[attr-defined]
     step = 64 * 1024
     started = time.process_time()
@@ -91,10 +93,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--ack",
+        choices=["auto", "none"],
+        default="auto",
+        help='the subscription\'s ack policy: "auto" (an ACK per message, the default) '
+        'or "none" (broker-side auto)',
+    )
     args = parser.parse_args()
     data = _frames(args.messages)
-    runs = [_run(data, args.messages) for _ in range(args.repeat)]
-    print(f"{stomp_twisted.__file__}: {statistics.median(runs):.2f} us CPU per message")
+    ack: AckMode = None if args.ack == "none" else "auto"
+    runs = [_run(data, args.messages, ack) for _ in range(args.repeat)]
+    print(
+        f"{stomp_twisted.__file__} (ack {args.ack}): "
+        f"{statistics.median(runs):.2f} us CPU per message"
+    )
 
 
 if __name__ == "__main__":

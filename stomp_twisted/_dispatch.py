@@ -74,49 +74,107 @@ class Dispatcher:
         core = self._core
         counters = core.counters
         counters.messages_received += 1
-        if frame.headers.get("redelivered") == "true":
+        headers = frame.headers
+        if headers.get("redelivered") == "true":
             counters.redelivered += 1
-        subscription = self._subscriptions.for_frame(frame)
-        if core.lifecycle.leaving and subscription is not None and subscription.ack is not None:
+        # (Subscriptions.for_frame's usual case, inlined: the MESSAGE names
+        # its subscription.)
+        sub_id = headers.get("subscription")
+        subscriptions = self._subscriptions
+        subscription = (
+            subscriptions.by_id.get(sub_id)
+            if sub_id is not None
+            else subscriptions.for_frame(frame)
+        )
+        ack = subscription.ack if subscription is not None else None
+        if ack is not None and core.lifecycle.leaving:
             # (Without acknowledgements the broker has forgotten the
             # message already: it is dispatched as usual.)
             self._leave_undispatched(frame)
             return
         key = None
-        if subscription is not None and subscription.ack is not None:
-            key = self._acks.delivery_key(session, subscription, frame.headers)
+        if ack is not None:
+            assert subscription is not None
+            key = self._acks.delivery_key(session, subscription, headers)
             if key is not None:
-                session.unacked[key] = Delivery(session, subscription, frame.headers)
+                session.unacked[key] = Delivery(session, subscription, headers)
                 self._holds.unacked_went_up(session)
+        observed = core.observers.observed
+        if "MESSAGE" in observed or "frame" in observed:
+            results = self._deliver_observed(subscription, frame)
+        elif subscription is None or subscription.callback is None:
+            results = []
+        else:
+            # The usual case, without observers: the subscription's
+            # callback is all there is to call, and a callback that returned
+            # None is settled without a list of outcomes.
+            self.delivering += 1
+            try:
+                try:
+                    result = subscription.callback(core.client, frame.body, headers)
+                except Exception:
+                    result = _logged_failure(subscription)
+                # An observer the callback registered sees this message
+                # too, as on the general path.
+                late = "MESSAGE" in observed or "frame" in observed
+                if late:
+                    results = [result, *core.fire_frame(frame)]
+            finally:
+                self.delivering -= 1
+            if not late:
+                if result is None:
+                    # (The usual return: no isinstance against Deferred, an
+                    # Awaitable, whose ABC check is slow.)
+                    if ack == "auto" and key is not None:
+                        # (_auto_settle of one success, without its list.)
+                        try:
+                            self._acknowledge(key, session, frame)
+                        except Exception:
+                            log.failure("automatic ACK failed")
+                    if self.after_delivery is not None:
+                        self._after_delivery()
+                    return
+                results = [result]
+        auto = ack == "auto" and key is not None
+        # (isinstance against Deferred, an Awaitable, takes the slow path of
+        # an ABC: None is ruled out first.  A coroutine, from an async def
+        # callback, is waited on too.)
+        if not any(
+            result is not None and isinstance(result, (Deferred, CoroutineType))
+            for result in results
+        ):
+            # Every callback has returned (or raised).  Settle the message
+            # now, without a Deferred per callback.
+            if auto:
+                assert key is not None
+                outcomes = [(not isinstance(result, Failure), result) for result in results]
+                self._settle_now(outcomes, key, session, frame)
+        else:
+            self._await_callbacks(session, results, key if auto else None, frame)
+        self._after_delivery()
+
+    def _deliver_observed(self, subscription: Subscription | None, frame: Frame) -> list[object]:
+        # The subscription's callback, then the MESSAGE and "frame"
+        # observers: what each returned.
         results: list[object] = []
         self.delivering += 1
         try:
             if subscription is not None and subscription.callback is not None:
                 results.append(self._call_subscriber(subscription, frame))
-            observers = core.observers
-            if observers.has("frame") or observers.has("MESSAGE"):
-                results.extend(core.fire_frame(frame))
+            results.extend(self._core.fire_frame(frame))
         finally:
             self.delivering -= 1
-        auto = subscription is not None and subscription.ack == "auto" and key is not None
-        # (Most callbacks return None, and isinstance against Deferred, an
-        # Awaitable, takes the slow path of an ABC: None is ruled out first.
-        # A coroutine, from an async def callback, is waited on too.)
-        if not any(
-            result is not None and isinstance(result, (Deferred, CoroutineType))
-            for result in results
-        ):
-            # The usual case: every callback has returned (or raised).
-            # Settle the message now, without a Deferred per callback.
-            if auto:
-                assert key is not None
-                outcomes = [(not isinstance(result, Failure), result) for result in results]
-                try:
-                    self._auto_settle(outcomes, key, session, frame)
-                except Exception:
-                    log.failure("automatic ACK failed")
-        else:
-            self._await_callbacks(session, results, key if auto else None, frame)
+        return results
+
+    def _settle_now(
+        self, outcomes: list[tuple[bool, object]], key: str, session: Session, frame: Frame
+    ) -> None:
+        try:
+            self._auto_settle(outcomes, key, session, frame)
+        except Exception:
+            log.failure("automatic ACK failed")
+
+    def _after_delivery(self) -> None:
         if self.after_delivery is not None and not self.delivering:
             then, self.after_delivery = self.after_delivery, None
             then()
@@ -126,9 +184,7 @@ class Dispatcher:
         try:
             return subscription.callback(self._core.client, frame.body, frame.headers)
         except Exception:
-            failure = Failure()  # type: ignore[no-untyped-call]
-            log.failure("subscription callback for {sub} raised", failure, sub=subscription.id)
-            return failure
+            return _logged_failure(subscription)
 
     def _await_callbacks(
         self, session: Session, results: list[object], key: str | None, frame: Frame
@@ -177,21 +233,28 @@ class Dispatcher:
     ) -> None:
         # Acknowledge once every callback has succeeded; if any failed,
         # refuse the message as its subscription's RedeliveryPolicy says.
-        delivery = session.unacked.get(key)
         failures = [result for ok, result in outcomes if isinstance(result, Failure)]
-        if failures:
-            # Each failure was logged with its traceback already.
-            log.warn(
-                "{count} callback(s) failed: message {key} is not acknowledged",
-                count=len(failures),
-                key=key,
-            )
+        if not failures:
+            self._acknowledge(key, session, frame)
+            return
+        # Each failure was logged with its traceback already.
+        log.warn(
+            "{count} callback(s) failed: message {key} is not acknowledged",
+            count=len(failures),
+            key=key,
+        )
+        delivery = session.unacked.get(key)
         if delivery is None or not session.established or session.goodbye_sent:
             # Its connection is gone (a redelivery on a later connection
             # settles itself); and nothing may follow DISCONNECT.
             return
-        if failures:
-            self._delivery_failed(delivery, key, frame, failures[-1])
+        self._delivery_failed(delivery, key, frame, failures[-1])
+
+    def _acknowledge(self, key: str, session: Session, frame: Frame) -> None:
+        # Every callback succeeded: the ACK, unless the connection is gone
+        # or DISCONNECT written.
+        delivery = session.unacked.get(key)
+        if delivery is None or not session.protocol.is_stomp_connected or session.goodbye_sent:
             return
         if len(self._counter) and frame.headers.get("redelivered") != "false":
             # A message that failed before and now succeeded.
@@ -281,6 +344,13 @@ def _nack_dead_letters(protocol: StompProtocol) -> bool:
 
 def _destination(frame: Frame, delivery: Delivery) -> str:
     return frame.headers.get("destination", delivery.subscription.destination)
+
+
+def _logged_failure(subscription: Subscription) -> Failure:
+    # The exception a subscription's callback raised (being handled), logged.
+    failure = Failure()  # type: ignore[no-untyped-call]
+    log.failure("subscription callback for {sub} raised", failure, sub=subscription.id)
+    return failure
 
 
 def _callback_outcome(result: object) -> Deferred[object]:

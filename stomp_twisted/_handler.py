@@ -145,7 +145,7 @@ class _ConnectionHandler:
     def heartbeat_received(self, protocol: StompProtocol) -> None:
         # RabbitMQ ends every frame with an EOL: fire only when observed.
         observers = self._core.observers
-        if observers.has("heartbeat"):
+        if "heartbeat" in observers.observed:
             observers.fire("heartbeat", self._core.client)
 
     def connection_lost(

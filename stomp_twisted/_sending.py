@@ -93,9 +93,10 @@ class Sender:
             counters.acknowledged += 1
         elif command == "NACK":
             counters.nacked += 1
-        timeout = core.settings.receipt_timeout
-        if receipt and timeout is not None:
-            deferred.addTimeout(timeout, core.clock, onTimeoutCancel=_receipt_timed_out(frame))
+        if receipt:
+            timeout = core.settings.receipt_timeout
+            if timeout is not None:
+                deferred.addTimeout(timeout, core.clock, onTimeoutCancel=_receipt_timed_out(frame))
         return deferred
 
     def send(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
@@ -111,10 +112,34 @@ class Sender:
         lifecycle = core.lifecycle
         if lifecycle.left:
             raise lifecycle.refuse("send")
+        # (Core.established, inlined: this is every send's path.)
+        session = core.session
+        if session is not None:
+            protocol = session.protocol
+            if protocol.is_stomp_connected:
+                return self.request(frame, receipt, protocol)
         pending = self._pending
-        if pending.takes_early_frames and lifecycle.gave_up_error is None and not core.established:
+        if pending.takes_early_frames and lifecycle.gave_up_error is None:
             return pending.add_early_frame(frame, receipt)
         return self.request(frame, receipt)
+
+    def send_message(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
+        """
+        L{send} for a C{SEND} frame, the usual one: on an established
+        session without a receipt it goes straight to the protocol, with
+        L{request}'s work (counting it) done here.
+
+        @raise ClientClosed: after C{disconnect()}.
+        """
+        core = self._core
+        session = core.session
+        if not receipt and session is not None and not core.lifecycle.left:
+            protocol = session.protocol
+            if protocol.is_stomp_connected:
+                written = protocol.send_frame(frame)
+                core.counters.sent += 1
+                return written
+        return self.send(frame, receipt)
 
     # --- the outbox -----------------------------------------------------------
 

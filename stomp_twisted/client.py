@@ -348,12 +348,12 @@ class StompClient:
                 frame_headers["transaction"] = factory._transactions.transaction_id(transaction)
             except ConnectionLost as error:
                 return fail(error)
-        data = _body_bytes(body)
+        data = body if type(body) is bytes else _body_bytes(body)
         sender = factory._sender
         if sender.outbox is not None and transaction is None:
             return sender.send_kept(Frame("SEND", frame_headers, data), receipt)
         # As send_frame("SEND", ...), without checking the checked headers again.
-        sent = sender.send(Frame._received("SEND", frame_headers, data), receipt)
+        sent = sender.send_message(Frame._received("SEND", frame_headers, data), receipt)
         if transaction is not None and receipt and not sent.called:
             factory._transactions.track_send(frame_headers["transaction"], sent)
         return sent

@@ -33,7 +33,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
-from ._encoder import serialize_frame_pieces
+from ._encoder import BODY_APART_FROM, FrameBytes, serialize_frame_pieces
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
 from .errors import (
     BadArgument,
@@ -238,6 +238,11 @@ class StompProtocol(LineReceiver):
         decoder = self._decoder
         decoder.receive_data(data)
         handler = self._handler
+        # (Bound once per read: two events per MESSAGE from RabbitMQ, which
+        # ends each frame with an EOL.)
+        next_event = decoder.next_event
+        frame_received = handler.frame_received
+        heartbeat_received = handler.heartbeat_received
         frames = 0
         # Batch what the MESSAGEs of this read make the layer above write
         # (WRITE_BATCH).  A read dispatched from within another (a callback
@@ -247,20 +252,20 @@ class StompProtocol(LineReceiver):
         try:
             while not self.paused and not self._closing:
                 try:
-                    event = decoder.next_event()
+                    event = next_event()
                 except RemoteProtocolError as error:
                     self._fail(error)
                     break
                 if event is NEED_DATA:
                     break
                 if event is HEARTBEAT:
-                    handler.heartbeat_received(self)
+                    heartbeat_received(self)
                     continue
                 assert isinstance(event, Frame)
                 frames += 1
                 if event.command == "MESSAGE" and self.version is not None:
                     # The usual frame, straight to the layer above.
-                    handler.frame_received(self, event)
+                    frame_received(self, event)
                 else:
                     self._frame_received_unbatched(event)
         finally:
@@ -395,7 +400,13 @@ class StompProtocol(LineReceiver):
             return fail(ConnectionLost("the connection is closed"))
         writer = self._writer
         if not receipt:
-            data = serialize_frame_pieces(frame, version)
+            # (serialize_frame_pieces's usual case, a small body, without
+            # its call.)
+            data: FrameBytes = (
+                serialize_frame(frame, version)
+                if len(frame.body) < BODY_APART_FROM
+                else serialize_frame_pieces(frame, version)
+            )
             if bounded and writer.send_buffer_full:
                 writer.check_room(data)
             writer.write(data)

@@ -1,0 +1,266 @@
+"""
+The per-message fast paths of issue 14 give what the general paths give:
+the checks of a request's headers, the send of a message without a
+receipt, the dispatch of a MESSAGE without observers, and the registry of
+observed events they read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.trial.unittest import SynchronousTestCase
+
+from stomp_twisted import arguments
+from stomp_twisted.client import StompClient
+from stomp_twisted.errors import ClientClosed, NotConnected
+from stomp_twisted.frame import Frame
+from stomp_twisted.observers import Observers
+from stomp_twisted.redelivery import RedeliveryPolicy
+from test.test_client import Boom, ClientTestCase, message_headers
+
+
+class _Text(str):
+    """
+    A str subclass, which the checks take as text.
+    """
+
+
+def _outcome(call: Callable[[Any], object], argument: object) -> tuple[str, object]:
+    # What a call returned, or the type and message of what it raised.
+    try:
+        return ("returned", call(argument))
+    except Exception as error:
+        return (type(error).__name__, str(error))
+
+
+class RequestHeadersTests(SynchronousTestCase):
+    """
+    L{arguments.request_headers} checks a dict of ASCII text at once; what
+    it returns or raises is what the loop over each header (taken for any
+    other mapping) returns or raises.
+    """
+
+    CASES: list[dict[Any, Any]] = [
+        {},
+        {"a": "b"},
+        {"auto-delete": "true", "x-expires": "600000"},
+        {"n": 5},
+        {"n": True},
+        {"n": 1.5},
+        {"n": None},
+        {b"n": "v"},
+        {5: "v"},
+        {"": "v"},
+        {"a": ""},
+        {"a\0b": "v"},
+        {"a": "v\0"},
+        {"a": "caf\u00e9"},
+        {"caf\u00e9": "v"},
+        {"a": "\ud800"},
+        {"\ud800": "v"},
+        {"a": "line\nbreak", "b:c": "d"},
+        {_Text("name"): _Text("value")},
+        {"a": "b", "c": 7, "d": "\0"},
+    ]
+
+    def test_same_as_the_loop(self) -> None:
+        """
+        For each case, a dict gives what a read-only view of it (another
+        mapping, checked header by header) gives.
+        """
+        for headers in self.CASES:
+            fast = _outcome(arguments.request_headers, headers)
+            general = _outcome(arguments.request_headers, MappingProxyType(headers))
+            self.assertEqual(fast, general, headers)
+
+    def test_new_dict(self) -> None:
+        """
+        The result is a new dict: changing it leaves the caller's alone.
+        """
+        headers = {"a": "b"}
+        checked = arguments.request_headers(headers)
+        checked["destination"] = "/q"
+        self.assertEqual(headers, {"a": "b"})
+        self.assertEqual(type(checked), dict)
+
+
+class ObservedTests(SynchronousTestCase):
+    """
+    L{Observers.observed}, the set the receive path reads instead of
+    calling L{Observers.has}.
+    """
+
+    def test_follows_registrations(self) -> None:
+        """
+        An event is in it from its first registration to the removal of
+        its last callback, and L{Observers.has} agrees.
+        """
+        observers = Observers()
+        first = observers.register("e", lambda: None)
+        second = observers.register("e", lambda: None)
+        self.assertEqual(observers.observed, {"e"})
+        observers.unregister(first)
+        self.assertEqual(observers.observed, {"e"})
+        observers.unregister(second)
+        observers.unregister(second)
+        self.assertEqual(observers.observed, set())
+        self.assertFalse(observers.has("e"))
+
+
+class SendMessageTests(ClientTestCase):
+    """
+    C{send(..., receipt=False)} on an established session goes straight to
+    the protocol: what it writes, counts and returns is what the general
+    path (L{StompClient.send_frame}) gives.
+    """
+
+    def test_same_as_send_frame(self) -> None:
+        """
+        The same bytes, the same count of messages sent, a Deferred that
+        has fired with C{None}.
+        """
+        written = []
+        for send in (
+            lambda client: client.send(b"body", "/q/a", {"k": "v"}, receipt=False),
+            lambda client: client.send_frame(
+                "SEND", b"body", {"k": "v", "destination": "/q/a"}, receipt=False
+            ),
+        ):
+            client, conn = self.connect_client()
+            self.assertIsNone(self.successResultOf(send(client)))
+            written.append((conn.sent(), client.stats.sent))
+        self.assertEqual(written[0], written[1])
+        headers = {"k": "v", "destination": "/q/a", "content-length": "4"}
+        self.assertEqual(written[0], ([Frame("SEND", headers, b"body")], 1))
+
+    def test_before_connected(self) -> None:
+        """
+        Before the first CONNECTED the message waits for it, as with a
+        receipt.
+        """
+        client = self.make_client()
+        client.start()
+        conn = self.endpoint.last
+        sent = client.send(b"x", "/q/a", receipt=False)
+        self.assertNoResult(sent)
+        conn.sent_one()
+        conn.connected("1.2")
+        self.assertIsNone(self.successResultOf(sent))
+        self.assertEqual(conn.sent_one().command, "SEND")
+        self.assertEqual(client.stats.sent, 1)
+
+    def test_after_loss(self) -> None:
+        """
+        Once connected, a message sent while disconnected fails with
+        L{NotConnected}, uncounted.
+        """
+        client, conn = self.connect_client()
+        conn.lose()
+        self.failureResultOf(client.send(b"x", "/q/a", receipt=False), NotConnected)
+        self.assertEqual(client.stats.sent, 0)
+
+    def test_after_disconnect(self) -> None:
+        """
+        After C{disconnect()}, C{send} raises L{ClientClosed}.
+        """
+        client, _ = self.connect_client()
+        client.disconnect()
+        self.assertRaises(ClientClosed, client.send, b"x", "/q/a", receipt=False)
+
+
+def _callbacks() -> dict[str, Callable[..., object]]:
+    # The kinds of subscription callback, by name.
+    def raising(*args: object) -> None:
+        raise Boom()
+
+    async def coroutine(*args: object) -> None:
+        return None
+
+    return {
+        "none": lambda *args: None,
+        "value": lambda *args: "ignored",
+        "raising": raising,
+        "deferred": lambda *args: succeed(None),
+        "coroutine": coroutine,
+    }
+
+
+class DispatchTests(ClientTestCase):
+    """
+    A MESSAGE without observers is dispatched without a list of results;
+    the frames written and the counters are those of the general path,
+    taken when an observer of another kind of frame is registered (here a
+    C{"frame"} observer that returns C{None}).
+    """
+
+    def _deliver(
+        self, callback: Callable[..., object], ack: Any, observed: bool
+    ) -> tuple[Any, ...]:
+        client, conn = self.connect_client(
+            redelivery=RedeliveryPolicy(initial_delay=0, max_deliveries=2)
+        )
+        if observed:
+            client.reg_cb("frame", lambda *args: None)
+        self.subscribed(client, conn, callback, ack=ack)
+        for n in (1, 2):
+            conn.receive("MESSAGE", message_headers(n), b"x")
+        self.clock.advance(1)
+        stats = client.stats
+        return (
+            conn.sent(),
+            stats.messages_received,
+            stats.acknowledged,
+            stats.nacked,
+            stats.unacknowledged,
+            stats.in_flight,
+        )
+
+    def test_same_as_observed(self) -> None:
+        """
+        Each kind of callback, under each ack policy, writes and counts
+        what it does with an observer registered.
+        """
+        for name, callback in _callbacks().items():
+            for ack in (None, "auto", "manual"):
+                fast = self._deliver(callback, ack, observed=False)
+                general = self._deliver(callback, ack, observed=True)
+                self.assertEqual(fast, general, (name, ack))
+        self.flushLoggedErrors(Boom)
+
+    def test_no_callback(self) -> None:
+        """
+        A subscription without a callback is still acknowledged under
+        C{ack="auto"}.
+        """
+        client, conn = self.connect_client()
+        self.subscribed(client, conn, None, ack="auto")
+        conn.receive("MESSAGE", message_headers(1), b"x")
+        self.assertEqual(conn.sent(), [Frame("ACK", {"id": "a-1"})])
+
+    def test_observer_registered_by_callback(self) -> None:
+        """
+        A MESSAGE observer that the subscription's callback registers
+        sees that message too, before its ACK, and its Deferred is waited
+        for, as on the general path.
+        """
+        client, conn = self.connect_client()
+        waiting: Deferred[None] = Deferred()
+        seen: list[bytes] = []
+
+        def observer(client: StompClient, body: bytes, headers: dict[str, str]) -> object:
+            seen.append(body)
+            return waiting
+
+        def callback(client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+            client.reg_cb("MESSAGE", observer)
+
+        self.subscribed(client, conn, callback, ack="auto")
+        conn.receive("MESSAGE", message_headers(1), b"x")
+        self.assertEqual(seen, [b"x"])
+        self.assertEqual(conn.sent(), [])
+        waiting.callback(None)
+        self.assertEqual(conn.sent(), [Frame("ACK", {"id": "a-1"})])
