@@ -25,29 +25,13 @@ import argparse
 import statistics
 import time
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
-from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
-from zope.interface import implementer
+# A sibling module, not bench.in_process: these scripts run as files, the
+# package under test taken from whichever tree PYTHONPATH names.
+from in_process import connected_client
 
 import stomp_twisted
 from stomp_twisted._subscriptions import AckMode
-from stomp_twisted.client import StompClient
 from stomp_twisted.frame import Frame, serialize_frame
-
-
-@implementer(IStreamClientEndpoint)
-class _MemoryEndpoint:
-    def __init__(self) -> None:
-        self.protocol: object = None
-
-    def connect(self, factory: IProtocolFactory) -> Deferred[object]:
-        protocol = factory.buildProtocol(None)
-        assert protocol is not None
-        protocol.makeConnection(StringTransport())
-        self.protocol = protocol
-        return succeed(protocol)
 
 
 def _frames(count: int) -> bytes:
@@ -74,18 +58,14 @@ def _frames(count: int) -> bytes:
 
 
 def _run(data: bytes, count: int, ack: AckMode) -> float:
-    endpoint = _MemoryEndpoint()
-    client = StompClient(endpoint, reactor=Clock(), max_unacked=count + 1)
-    client.start()
-    protocol = endpoint.protocol
-    protocol.read_pause = 0  # type: ignore[attr-defined]
-    protocol.dataReceived(serialize_frame(Frame("CONNECTED", {"version": "1.2"}), "1.0"))  # type: ignore[attr-defined]
+    client, protocol = connected_client(max_unacked=count + 1)
+    protocol.read_pause = 0
     client.subscribe("/queue/bench", lambda client, body, headers: None, ack=ack, receipt=False)
     protocol.transport.clear()  # type: ignore[attr-defined]
     step = 64 * 1024
     started = time.process_time()
     for offset in range(0, len(data), step):
-        protocol.dataReceived(data[offset : offset + step])  # type: ignore[attr-defined]
+        protocol.dataReceived(data[offset : offset + step])
     return (time.process_time() - started) / count * 1e6
 
 

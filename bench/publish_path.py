@@ -25,28 +25,13 @@ import argparse
 import statistics
 import time
 
-from twisted.internet.defer import Deferred, ensureDeferred, succeed
-from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
-from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
-from zope.interface import implementer
+# A sibling module, not bench.in_process: these scripts run as files, the
+# package under test taken from whichever tree PYTHONPATH names.
+from in_process import connected_client
+from twisted.internet.defer import ensureDeferred
 
 import stomp_twisted
 from stomp_twisted.client import StompClient
-from stomp_twisted.frame import Frame, serialize_frame
-
-
-@implementer(IStreamClientEndpoint)
-class _MemoryEndpoint:
-    def __init__(self) -> None:
-        self.protocol: object = None
-
-    def connect(self, factory: IProtocolFactory) -> Deferred[object]:
-        protocol = factory.buildProtocol(None)
-        assert protocol is not None
-        protocol.makeConnection(StringTransport())
-        self.protocol = protocol
-        return succeed(protocol)
 
 
 async def _publish(client: StompClient, count: int, headers: dict[str, str]) -> None:
@@ -58,12 +43,8 @@ async def _publish(client: StompClient, count: int, headers: dict[str, str]) -> 
 
 
 def _run(count: int, headers: dict[str, str]) -> float:
-    endpoint = _MemoryEndpoint()
-    client = StompClient(endpoint, reactor=Clock())
-    client.start()
-    protocol = endpoint.protocol
-    protocol.dataReceived(serialize_frame(Frame("CONNECTED", {"version": "1.2"}), "1.0"))  # type: ignore[attr-defined]
-    protocol.transport.clear()  # type: ignore[attr-defined]
+    client, protocol = connected_client()
+    protocol.transport.clear()
     started = time.process_time()
     done = ensureDeferred(_publish(client, count, headers))
     elapsed = time.process_time() - started
