@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from contextlib import suppress
 from errno import EAGAIN, ENOBUFS, EWOULDBLOCK
 
 from twisted.internet import main, tcp
 from twisted.internet.error import ConnectionLost
-from twisted.internet.interfaces import ITransport
+from twisted.internet.interfaces import ITCPTransport, ITransport
 from twisted.python.runtime import platform
 
-__all__ = ["MAX_PIECES", "SEND_AT_MOST", "direct_socket", "send_more", "send_now"]
+__all__ = ["MAX_PIECES", "SEND_AT_MOST", "direct_socket", "no_delay", "send_more", "send_now"]
 
 #: Only Twisted's own TCP connections, whose C{write} buffers bytes for
 #: their socket and nothing else (not TLS started on them, not UNIX
@@ -138,3 +139,25 @@ def send_more(transport: object) -> None:
             return main.CONNECTION_LOST
 
     transport.writeSomeData = write_some  # type: ignore[method-assign]
+
+
+def no_delay(transport: object) -> None:
+    """
+    Turn Nagle's algorithm off (C{TCP_NODELAY}) on C{transport} if it is
+    a TCP connection (L{ITCPTransport}); else do nothing.
+
+    The writer already gathers what it writes (a read's batch, a burst
+    left to the transport), so Nagle has little to join; what it does is
+    hold a small write back while a small segment sent before it is
+    unacknowledged.  Publishing 50 1 MiB bodies to RabbitMQ, DISCONNECT's
+    RECEIPT came about 43 ms late (Linux's delayed ACK is 40 ms at least)
+    in 3 runs of 60; with C{TCP_NODELAY}, in none of 40 (and stomp.py,
+    whose blocking C{sendall} writes DISCONNECT while its last frame is
+    still queued, in none of 100).
+    """
+    if not ITCPTransport.providedBy(transport):
+        return
+    # A socket that can no longer be set is a broken connection, which
+    # its transport reports the usual way; Nagle no longer matters.
+    with suppress(OSError):
+        ITCPTransport(transport).setTcpNoDelay(True)

@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from ._direct_send import direct_socket, send_more, send_now
+from ._direct_send import direct_socket, no_delay, send_more, send_now
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
@@ -86,8 +86,10 @@ class ConnectionWriter:
     def attach(self) -> None:
         """
         Hear from the new transport when its send buffer fills and drains,
-        if it can say; let a TCP transport send more a turn (L{send_more}).
+        if it can say; let a TCP transport send more a turn (L{send_more}),
+        and send small writes at once (L{no_delay}).
         """
+        no_delay(self._protocol.transport)
         send_more(self._protocol.transport)
         register = getattr(self._protocol.transport, "registerProducer", None)
         if register is not None:

@@ -8,20 +8,22 @@ pausing, closing and a broken connection behave as before.
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IListeningPort, ITCPTransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import implementer
 
 from stomp_twisted import _writer
-from stomp_twisted._direct_send import MAX_PIECES, direct_socket, send_now
+from stomp_twisted._direct_send import MAX_PIECES, direct_socket, no_delay, send_now
 from stomp_twisted._encoder import serialize_frame_pieces
 from stomp_twisted._writer import ConnectionWriter
 from stomp_twisted.frame import Frame, serialize_frame
@@ -277,6 +279,15 @@ class LoopbackTests(TestCase):
         yield self.peer.when_received(len(data))
         self.assertEqual(bytes(self.peer.received), data)
 
+    def test_no_delay(self) -> None:
+        """
+        Once attached, the TCP connection sends small writes at once
+        (C{TCP_NODELAY}): Nagle would hold a frame written after a large
+        one until the peer acknowledged that one's last segment.
+        """
+        sock = self.transport.socket
+        self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
     def test_send_more_errors(self) -> None:
         """
         The transport's sends report a full socket as nothing sent, and
@@ -333,6 +344,17 @@ class _Socket:
 
     def sendmsg(self, pieces: Sequence[bytes]) -> int:
         return self._take(b"".join(pieces))
+
+
+@implementer(ITCPTransport)
+class _BrokenTCP:
+    # A TCP transport whose socket is gone (setsockopt: EBADF).
+    def __init__(self) -> None:
+        self.tried: list[bool] = []
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.tried.append(enabled)
+        raise OSError(errno.EBADF, "Bad file descriptor")
 
 
 class SendNowTests(SynchronousTestCase):
@@ -395,3 +417,14 @@ class SendNowTests(SynchronousTestCase):
         """
         self.assertIsNone(direct_socket(StringTransport()))
         self.assertIsNone(direct_socket(None))
+        no_delay(StringTransport())
+        no_delay(None)
+
+    def test_no_delay_broken(self) -> None:
+        """
+        A TCP connection whose socket can no longer be set is left to
+        report its loss the usual way: L{no_delay} raises nothing.
+        """
+        broken = _BrokenTCP()
+        no_delay(broken)
+        self.assertEqual(broken.tried, [True])
