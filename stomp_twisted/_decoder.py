@@ -302,11 +302,8 @@ class FrameDecoder:
         rest = self._pending = self._pending[index + 1 :]
         self._pending_size = sum(map(len, rest)) + len(block)
         self._lf_blank = -1
-        self._state = _COMMAND
-        self._head_size = 0
-        self._want = _WANT_LINE
         self._pending_ready = any(b"\n" in chunk for chunk in rest) or b"\n" in block
-        return Frame._received(self._command, self._headers, body)
+        return self._frame_done(body)
 
     def _release_parsed(self) -> None:
         # After a large frame: keep only what follows it, if that is the
@@ -517,18 +514,20 @@ class FrameDecoder:
             if end >= len(buffer):
                 return self._wait_for(length + 1)
             if buffer[end] != 0:
-                raise RemoteProtocolError(
-                    f"{self._command} body is not followed by NUL after its "
-                    f"content-length of {length} bytes"
-                )
-        frame = Frame._received(self._command, self._headers, buffer[offset:end])
+                raise _missing_nul(self._command, length)
+        body = buffer[offset:end]
         self._offset = end + 1
         if end >= _RELEASE_AFTER:
             self._release_parsed()
+        return self._frame_done(body)
+
+    def _frame_done(self, body: bytes) -> Frame:
+        # The frame whose head was parsed last is whole: back to waiting
+        # for a command line.
         self._state = _COMMAND
         self._head_size = 0
         self._want = _WANT_LINE
-        return frame
+        return Frame._received(self._command, self._headers, body)
 
 
 def _join_body(
@@ -552,9 +551,7 @@ def _join_body(
         needed -= len(reads[index])
         index += 1
     if reads[index][needed] != 0:
-        raise RemoteProtocolError(
-            f"{command} body is not followed by NUL after its content-length of {length} bytes"
-        )
+        raise _missing_nul(command, length)
     # Through views: a read is not sliced (copied) first, and the views
     # are released before the block of short reads is refilled.
     with memoryview(reads[index]) as last:
@@ -562,6 +559,13 @@ def _join_body(
         body = b"".join(pieces)
         pieces.clear()
     return body, index, needed
+
+
+def _missing_nul(command: str, length: int) -> RemoteProtocolError:
+    # A content-length body's end, wherever it is found.
+    return RemoteProtocolError(
+        f"{command} body is not followed by NUL after its content-length of {length} bytes"
+    )
 
 
 def _parse_header_lines(
