@@ -6,6 +6,7 @@ L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.abstract import FileDescriptor
@@ -155,14 +156,7 @@ class ConnectionWriter:
             # Sent at once whenever the transport holds nothing, burst or
             # not: what the socket takes is not copied at all (sendmsg),
             # and the rest is copied once, not joined whole first.
-            sock = direct_socket(transport)
-            if sock is None:
-                transport.writeSequence(pieces)
-            else:
-                self._sent_at = time.monotonic()
-                send_now(transport, sock, pieces)
-            if self.monitor is not None:
-                self.monitor.wrote()
+            self._write_sequence(transport, pieces)
             return
         batch.extend(pieces)
         self._batch_size += size
@@ -221,15 +215,20 @@ class ConnectionWriter:
         if batch and transport is not None:
             # A read's batch is already its turn's writes gathered: it
             # goes to the socket at once if nothing waits before it.
-            sock = direct_socket(transport)
-            if sock is None:
-                transport.writeSequence(batch)
-            else:
-                self._sent_at = time.monotonic()
-                send_now(transport, sock, batch)
-            if self.monitor is not None:
-                self.monitor.wrote()
+            self._write_sequence(transport, batch)
         return batch is not None
+
+    def _write_sequence(self, transport: Any, pieces: Sequence[bytes]) -> None:
+        # Pieces already gathered (a large frame's, a batch): to the socket
+        # at once if its transport holds nothing, else to the transport.
+        sock = direct_socket(transport)
+        if sock is None:
+            transport.writeSequence(pieces)
+        else:
+            self._sent_at = time.monotonic()
+            send_now(transport, sock, pieces)
+        if self.monitor is not None:
+            self.monitor.wrote()
 
     # --- the send buffer ----------------------------------------------------------
 

@@ -33,7 +33,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
-from ._encoder import BODY_APART_FROM, FrameBytes, serialize_frame_pieces
+from ._encoder import serialize_frame_pieces
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
 from .errors import (
     BadArgument,
@@ -400,13 +400,7 @@ class StompProtocol(LineReceiver):
             return fail(ConnectionLost("the connection is closed"))
         writer = self._writer
         if not receipt:
-            # (serialize_frame_pieces's usual case, a small body, without
-            # its call.)
-            data: FrameBytes = (
-                serialize_frame(frame, version)
-                if len(frame.body) < BODY_APART_FROM
-                else serialize_frame_pieces(frame, version)
-            )
+            data = serialize_frame_pieces(frame, version)
             if bounded and writer.send_buffer_full:
                 writer.check_room(data)
             writer.write(data)
