@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -81,9 +81,9 @@ class Observers:
 
     @ivar events: the events callbacks may be registered for, or C{None}
         for any name.
-    @ivar observed: the events that have a callback now (read it, never
-        change it): the receive path tests it for every message and
-        heart-beat, where a set lookup costs less than a call to L{has}.
+    @ivar observed: the events that have a callback now (a live view): the
+        receive path tests it for every message and heart-beat, where a
+        lookup costs less than a call to L{has}.
     """
 
     _log = Logger()
@@ -94,8 +94,10 @@ class Observers:
             raises L{BadArgument}.  C{None} (the default) accepts any name.
         """
         self.events: frozenset[str] | None = None if events is None else frozenset(events)
+        # Only events with a callback have a list here (an emptied one is
+        # removed), so that its keys are the events observed.
         self._by_event: dict[str, list[CallbackHandle]] = {}
-        self.observed: set[str] = set()
+        self.observed: KeysView[str] = self._by_event.keys()
         self._serials = itertools.count()
 
     def register(
@@ -121,7 +123,6 @@ class Observers:
         handles = self._by_event.setdefault(event, [])
         handles.append(handle)
         handles.sort()
-        self.observed.add(event)
         return handle
 
     def unregister(self, handle: CallbackHandle) -> None:
@@ -144,7 +145,7 @@ class Observers:
             if registered is handle:
                 del handles[index]
                 if not handles:
-                    self.observed.discard(handle.event)
+                    del self._by_event[handle.event]
                 return
 
     def has(self, event: str) -> bool:

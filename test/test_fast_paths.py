@@ -90,7 +90,7 @@ class RequestHeadersTests(SynchronousTestCase):
 
 class ObservedTests(SynchronousTestCase):
     """
-    L{Observers.observed}, the set the receive path reads instead of
+    L{Observers.observed}, the view the receive path reads instead of
     calling L{Observers.has}.
     """
 
