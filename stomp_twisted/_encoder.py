@@ -34,6 +34,13 @@ _PLAIN_COMMANDS: Final = {
     command: command.encode() for command in sorted(CLIENT_COMMANDS | SERVER_COMMANDS)
 }
 
+# The fast path's whole frame with a body, by command: the command
+# already in place, one substitution fewer per frame.
+_WITH_BODY: Final = {
+    command: b"%s\n%%s\ncontent-length:%%d\n\n%%s\0" % encoded
+    for command, encoded in _PLAIN_COMMANDS.items()
+}
+
 # What no name or value may hold for the fast path (the characters one
 # version or another escapes or refuses), as bytes.translate deletes them:
 # each is ASCII, and no byte of a UTF-8 sequence for another character is.
@@ -65,10 +72,13 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
         and "content-length" not in headers
         and "" not in headers
         and version in ESCAPERS
-        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
+        # (A membership test, then a subscription where the command is
+        # wanted, costs less than a call of get.)
+        and command in _PLAIN_COMMANDS
     ):
         try:
-            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+            # (encode()'s default, UTF-8, is cheaper than naming it.)
+            fields = "\n".join(map(":".join, headers.items())).encode()
         except UnicodeEncodeError:  # a lone surrogate: reported below
             pass
         else:
@@ -76,13 +86,8 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             # the colon of each header line and the EOL between two.
             if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
                 if body:
-                    return b"%s\n%s\ncontent-length:%d\n\n%s\0" % (
-                        encoded,
-                        fields,
-                        len(body),
-                        body,
-                    )
-                return b"%s\n%s\n\n\0" % (encoded, fields)
+                    return _WITH_BODY[command] % (fields, len(body), body)
+                return b"%s\n%s\n\n\0" % (_PLAIN_COMMANDS[command], fields)
     return b"".join((_encode_escaped_head(command, headers, len(body), version), body, b"\0"))
 
 
