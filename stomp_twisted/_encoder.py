@@ -41,6 +41,10 @@ _WITH_BODY: Final = {
     for command, encoded in _PLAIN_COMMANDS.items()
 }
 
+# The same by version, then command: a frame with nothing to escape is
+# written alike in every version, and one lookup then checks both.
+_TEMPLATES: Final = {version: _WITH_BODY for version in ESCAPERS}
+
 # What no name or value may hold for the fast path (the characters one
 # version or another escapes or refuses), as bytes.translate deletes them:
 # each is ASCII, and no byte of a UTF-8 sequence for another character is.
@@ -67,18 +71,14 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
     body = frame.body
     # The fast path of _encode_head, inlined: the usual frame is small,
     # and a call more costs it some 3%.
-    if (
-        headers
-        and "content-length" not in headers
-        and "" not in headers
-        and version in ESCAPERS
-        # (A membership test, then a subscription where the command is
-        # wanted, costs less than a call of get.)
-        and command in _PLAIN_COMMANDS
-    ):
+    if headers and "content-length" not in headers and "" not in headers:
         try:
+            # (One lookup checks both the version and the command.)
+            template = _TEMPLATES[version][command]
             # (encode()'s default, UTF-8, is cheaper than naming it.)
             fields = "\n".join(map(":".join, headers.items())).encode()
+        except KeyError:  # an unknown version (reported below) or command
+            pass
         except UnicodeEncodeError:  # a lone surrogate: reported below
             pass
         else:
@@ -86,7 +86,7 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             # the colon of each header line and the EOL between two.
             if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
                 if body:
-                    return _WITH_BODY[command] % (fields, len(body), body)
+                    return template % (fields, len(body), body)
                 return b"%s\n%s\n\n\0" % (_PLAIN_COMMANDS[command], fields)
     return b"".join((_encode_escaped_head(command, headers, len(body), version), body, b"\0"))
 

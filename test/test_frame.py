@@ -1612,6 +1612,9 @@ class CommandTests(SynchronousTestCase):
         self.assertRaises(LocalProtocolError, FrameDecoder, "2.0")
         for command in ("SEND", "CONNECT"):
             self.assertRaises(LocalProtocolError, serialize_frame, Frame(command), "2.0")
+            # A head the fast path could write in a known version.
+            plain = Frame(command, {"a": "b"}, b"x")
+            self.assertRaises(LocalProtocolError, serialize_frame, plain, "2.0")
 
 
 # --- Limits ----------------------------------------------------------------------------
