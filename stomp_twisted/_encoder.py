@@ -45,6 +45,10 @@ _WITH_BODY: Final = {
 # written alike in every version, and one lookup then checks both.
 _TEMPLATES: Final = {version: _WITH_BODY for version in ESCAPERS}
 
+# A header line from a (name, value) item.  (Bound once: ":".join, as
+# map's argument, made a bound method object on every call.)
+_header_line: Final = ":".join
+
 # What no name or value may hold for the fast path (the characters one
 # version or another escapes or refuses), as bytes.translate deletes them:
 # each is ASCII, and no byte of a UTF-8 sequence for another character is.
@@ -76,7 +80,7 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             # (One lookup checks both the version and the command.)
             template = _TEMPLATES[version][command]
             # (encode()'s default, UTF-8, is cheaper than naming it.)
-            fields = "\n".join(map(":".join, headers.items())).encode()
+            fields = "\n".join(map(_header_line, headers.items())).encode()
         except KeyError:  # an unknown version (reported below) or command
             pass
         except UnicodeEncodeError:  # a lone surrogate: reported below
@@ -120,7 +124,7 @@ def _encode_head(command: str, headers: dict[str, str], body_length: int, versio
         and (encoded := _PLAIN_COMMANDS.get(command)) is not None
     ):
         try:
-            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+            fields = "\n".join(map(_header_line, headers.items())).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: reported below
             pass
         else:
