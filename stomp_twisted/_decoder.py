@@ -381,7 +381,7 @@ class FrameDecoder:
             end = self._lf_blank = found if found >= 0 else len(buffer)
             if found >= 0 and found + 2 - offset <= limits.max_header_block:
                 try:
-                    text = buffer[offset:found].decode("utf-8")
+                    text = buffer[offset:found].decode()
                 except UnicodeDecodeError:
                     return None
                 if "\r" in text:
@@ -394,7 +394,7 @@ class FrameDecoder:
             if start - offset > limits.max_header_block:
                 return None
             try:
-                text = buffer[offset:end].decode("utf-8")
+                text = buffer[offset:end].decode()
             except UnicodeDecodeError:
                 return None
             if "\r" in text:
@@ -466,7 +466,7 @@ class FrameDecoder:
         if self._header_lines > self.limits.max_headers:
             raise FrameTooLarge("max_headers", self.limits.max_headers)
         try:
-            text = line.decode("utf-8")
+            text = line.decode()
         except UnicodeDecodeError as error:
             raise RemoteProtocolError(
                 f"{self._command} header is not valid UTF-8: {line[:80]!r}"

@@ -34,6 +34,21 @@ _PLAIN_COMMANDS: Final = {
     command: command.encode() for command in sorted(CLIENT_COMMANDS | SERVER_COMMANDS)
 }
 
+# The fast path's whole frame with a body, by command: the command
+# already in place, one substitution fewer per frame.
+_WITH_BODY: Final = {
+    command: b"%s\n%%s\ncontent-length:%%d\n\n%%s\0" % encoded
+    for command, encoded in _PLAIN_COMMANDS.items()
+}
+
+# The same by version, then command: a frame with nothing to escape is
+# written alike in every version, and one lookup then checks both.
+_TEMPLATES: Final = {version: _WITH_BODY for version in ESCAPERS}
+
+# A header line from a (name, value) item.  (Bound once: ":".join, as
+# map's argument, made a bound method object on every call.)
+_header_line: Final = ":".join
+
 # What no name or value may hold for the fast path (the characters one
 # version or another escapes or refuses), as bytes.translate deletes them:
 # each is ASCII, and no byte of a UTF-8 sequence for another character is.
@@ -60,15 +75,14 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
     body = frame.body
     # The fast path of _encode_head, inlined: the usual frame is small,
     # and a call more costs it some 3%.
-    if (
-        headers
-        and "content-length" not in headers
-        and "" not in headers
-        and version in ESCAPERS
-        and (encoded := _PLAIN_COMMANDS.get(command)) is not None
-    ):
+    if headers and "content-length" not in headers and "" not in headers:
         try:
-            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+            # (One lookup checks both the version and the command.)
+            template = _TEMPLATES[version][command]
+            # (encode()'s default, UTF-8, is cheaper than naming it.)
+            fields = "\n".join(map(_header_line, headers.items())).encode()
+        except KeyError:  # an unknown version (reported below) or command
+            pass
         except UnicodeEncodeError:  # a lone surrogate: reported below
             pass
         else:
@@ -76,13 +90,8 @@ def serialize_frame(frame: Frame, version: str = "1.2") -> bytes:
             # the colon of each header line and the EOL between two.
             if len(fields) - len(fields.translate(None, _SPECIAL)) == 2 * len(headers) - 1:
                 if body:
-                    return b"%s\n%s\ncontent-length:%d\n\n%s\0" % (
-                        encoded,
-                        fields,
-                        len(body),
-                        body,
-                    )
-                return b"%s\n%s\n\n\0" % (encoded, fields)
+                    return template % (fields, len(body), body)
+                return b"%s\n%s\n\n\0" % (_PLAIN_COMMANDS[command], fields)
     return b"".join((_encode_escaped_head(command, headers, len(body), version), body, b"\0"))
 
 
@@ -115,7 +124,7 @@ def _encode_head(command: str, headers: dict[str, str], body_length: int, versio
         and (encoded := _PLAIN_COMMANDS.get(command)) is not None
     ):
         try:
-            fields = "\n".join(map(":".join, headers.items())).encode("utf-8")
+            fields = "\n".join(map(_header_line, headers.items())).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: reported below
             pass
         else:

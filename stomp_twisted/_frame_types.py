@@ -80,14 +80,19 @@ class Frame:
         """
         if not isinstance(command, str) or not command:
             raise LocalProtocolError(f"frame command must be a non-empty str, not {command!r}")
-        copied: dict[str, str] = {}
-        if headers is not None:
-            # (A dict is checked first: isinstance against an ABC is slow.)
-            if type(headers) is not dict and not isinstance(headers, Mapping):
+        if headers is None:
+            copied: dict[str, str] = {}
+        else:
+            # (An exact dict first: isinstance against an ABC is slow, and
+            # its copy method is cheaper than dict().)
+            if type(headers) is dict:
+                copied = headers.copy()
+            elif isinstance(headers, Mapping):
+                copied = dict(headers)
+            else:
                 raise LocalProtocolError(
                     f"frame headers must be a mapping of str to str, not {type(headers).__name__}"
                 )
-            copied = dict(headers)
             for name, value in copied.items():
                 # (Exact str first: cheaper than isinstance, which then
                 # admits subclasses.)

@@ -7,12 +7,13 @@ frames (or L{HEARTBEAT}s, or errors) come out, and frames go back to bytes.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 import sys
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from types import FrameType
+from types import FrameType, MappingProxyType
 from typing import Any, SupportsIndex, TypeVar
 
 from hypothesis import given, settings
@@ -194,6 +195,27 @@ class FrameConstructionTests(SynchronousTestCase):
         headers["destination"] = "/queue/b"
         headers["extra"] = "x"
         self.assertEqual(frame.headers, {"destination": "/queue/a"})
+
+    def test_header_mappings(self) -> None:
+        """
+        Whatever mapping the headers come in (a dict, a subclass of it,
+        another mapping), the frame holds a plain dict of them, its own.
+        """
+
+        class Headers(dict[str, str]):
+            pass
+
+        given = {"destination": "/queue/a", "x": "y"}
+        for headers in (
+            dict(given),
+            Headers(given),
+            collections.OrderedDict(given),
+            MappingProxyType(dict(given)),
+        ):
+            frame = Frame("SEND", headers)
+            self.assertIs(type(frame.headers), dict)
+            self.assertEqual(list(frame.headers.items()), list(given.items()))
+            self.assertIsNot(frame.headers, headers)
 
     def test_str_subclass_headers(self) -> None:
         """
@@ -1028,6 +1050,16 @@ class EncoderFastPathTests(SynchronousTestCase):
             self.check(Frame("SEND", {"a": first, second or "b": "c"}, b"x"))
             self.check(Frame("SEND", {first or "a": "b", "c": second}))
 
+    def test_every_command(self) -> None:
+        """
+        Every STOMP command (the fast path keeps a format per command),
+        with and without a body, plain or with a character to escape.
+        """
+        for command in sorted(CLIENT_COMMANDS | SERVER_COMMANDS):
+            for headers in ({"a": "b", "c": "d"}, {"a": "b:c"}, {"a\\": "b"}):
+                self.check(Frame(command, headers))
+                self.check(Frame(command, headers, b"x\0y"))
+
     def test_no_headers(self) -> None:
         """
         A frame without headers.
@@ -1580,6 +1612,9 @@ class CommandTests(SynchronousTestCase):
         self.assertRaises(LocalProtocolError, FrameDecoder, "2.0")
         for command in ("SEND", "CONNECT"):
             self.assertRaises(LocalProtocolError, serialize_frame, Frame(command), "2.0")
+            # A head the fast path could write in a known version.
+            plain = Frame(command, {"a": "b"}, b"x")
+            self.assertRaises(LocalProtocolError, serialize_frame, plain, "2.0")
 
 
 # --- Limits ----------------------------------------------------------------------------
