@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from typing import Protocol as TypingProtocol
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
 from ._encoder import serialize_frame_pieces
-from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
+from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter, Written
 from .errors import (
     BadArgument,
     BrokerError,
@@ -406,7 +406,7 @@ class StompProtocol(LineReceiver):
             writer.write(data)
             if writer.send_buffer_full:
                 return writer.when_writable()
-            return succeed(None)
+            return Written()
         receipt_id = f"r-{next(self._receipt_ids)}"
         headers = dict(frame.headers)
         headers["receipt"] = receipt_id

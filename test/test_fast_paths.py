@@ -1,8 +1,8 @@
 """
 The per-message fast paths of issue 14 give what the general paths give:
 the checks of a request's headers, the send of a message without a
-receipt, the dispatch of a MESSAGE without observers, and the registry of
-observed events they read.
+receipt and the Deferred it returns, the dispatch of a MESSAGE without
+observers, and the registry of observed events they read.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
 from stomp_twisted import arguments
+from stomp_twisted._writer import Written
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import ClientClosed, NotConnected
 from stomp_twisted.frame import Frame
@@ -170,6 +171,89 @@ class SendMessageTests(ClientTestCase):
         client, _ = self.connect_client()
         client.disconnect()
         self.assertRaises(ClientClosed, client.send, b"x", "/q/a", receipt=False)
+
+    def test_written_deferred(self) -> None:
+        """
+        Each C{send(..., receipt=False)} returns a new L{Written}, which
+        fires with C{None} as C{succeed(None)} does.
+        """
+        client, _ = self.connect_client()
+        first = client.send(b"x", "/q/a", receipt=False)
+        second = client.send(b"x", "/q/a", receipt=False)
+        self.assertIsInstance(first, Written)
+        self.assertIsNot(first, second)
+        self.assertIsNone(self.successResultOf(first))
+        self.assertIsNone(self.successResultOf(second))
+
+
+def _awaited(deferred: Deferred[Any]) -> Deferred[tuple[str, object]]:
+    # What awaiting deferred in a coroutine gives: its value, or the type
+    # and message of what it raises.
+    async def wait() -> tuple[str, object]:
+        try:
+            return ("returned", await deferred)
+        except Exception as error:
+            return (type(error).__name__, str(error))
+
+    return ensureDeferred(wait())
+
+
+class WrittenTests(SynchronousTestCase):
+    """
+    L{Written}, the already-fired Deferred of a send without a receipt,
+    behaves as C{succeed(None)}: awaited at once, after callbacks that
+    change its result, fail it or chain another Deferred, and awaited
+    twice.
+    """
+
+    def _outcomes(self, make: Callable[[], Deferred[Any]]) -> list[object]:
+        outcomes: list[object] = []
+        plain = make()
+        outcomes.append(self.successResultOf(_awaited(plain)))
+        outcomes.append(self.successResultOf(_awaited(plain)))
+        changed = make()
+        changed.addCallback(lambda result: (result, 5))
+        outcomes.append(self.successResultOf(_awaited(changed)))
+        failed = make()
+        failed.addCallback(lambda result: 1 / 0)
+        outcomes.append(self.successResultOf(_awaited(failed)))
+        recovered = make()
+        recovered.addCallback(lambda result: 1 / 0).addErrback(lambda failure: None)
+        outcomes.append(self.successResultOf(_awaited(recovered)))
+        later: Deferred[str] = Deferred()
+        chained = make()
+        chained.addCallback(lambda result: later)
+        awaiting = _awaited(chained)
+        outcomes.append(awaiting.called)
+        later.callback("later")
+        outcomes.append(self.successResultOf(awaiting))
+        outcomes.append(self.successResultOf(make()))
+        outcomes.append((make().called, make().paused))
+        return outcomes
+
+    def test_same_as_succeed(self) -> None:
+        """
+        Each case gives what it gives with C{succeed(None)}.
+        """
+        self.assertEqual(self._outcomes(Written), self._outcomes(lambda: succeed(None)))
+        self.assertEqual(
+            self._outcomes(Written)[:4],
+            [
+                ("returned", None),
+                ("returned", None),
+                ("returned", (None, 5)),
+                ("ZeroDivisionError", "division by zero"),
+            ],
+        )
+
+    def test_own_callbacks(self) -> None:
+        """
+        Callbacks added to one L{Written} leave another alone.
+        """
+        first, second = Written(), Written()
+        first.addCallback(lambda result: "changed")
+        self.assertEqual(self.successResultOf(first), "changed")
+        self.assertIsNone(self.successResultOf(second))
 
 
 def _callbacks() -> dict[str, Callable[..., object]]:
