@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from ._direct_send import direct_socket, no_delay, send_more, send_now
+from ._direct_send import DIRECT_TYPES, direct_socket, no_delay, send_more, send_now
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
@@ -152,12 +152,20 @@ class ConnectionWriter:
         if isinstance(data, tuple):
             self._write_pieces(data)
             return
-        transport = self._protocol.transport
+        transport: Any = self._protocol.transport
         assert transport is not None, "not connected"
         self.bytes_written += len(data)
         batch = self._batch
         if batch is None:
-            self._write_out(transport, data)
+            if type(transport) in DIRECT_TYPES and not transport._tempDataBuffer:
+                self._write_out(transport, data)
+            else:
+                # Not a socket to write to at once (direct_socket's first
+                # question), or the next of a burst, which waits in the
+                # transport behind the frames before it (its second), both
+                # asked here: a publisher's loop comes here for every
+                # message but the first of each burst.
+                transport.write(data)
             if self.monitor is not None:
                 self.monitor.wrote()
             return
