@@ -422,6 +422,29 @@ class StompProtocol(LineReceiver):
         writer.write(data)
         return deferred  # type: ignore[return-value]
 
+    def send_message(self, frame: Frame) -> Deferred[Frame | None] | None:
+        """
+        L{send_frame}C{(frame)} (no receipt, bounded) if the connection
+        L{is_stomp_connected}: both asked in one call, for every message
+        of a publisher's loop.
+
+        @return: what L{send_frame} returns, or C{None} if the connection
+            is not usable; nothing is checked or written then.
+        @raise UnrepresentableHeader: as L{send_frame}.
+        @raise SendBufferFull: as L{send_frame}.
+        """
+        version = self.version
+        if version is None or self._error is not None or self._closing:
+            return None
+        writer = self._writer
+        data = serialize_frame_pieces(frame, version)
+        if writer.send_buffer_full:
+            writer.check_room(data)
+        writer.write(data)
+        if writer.send_buffer_full:
+            return writer.when_writable()
+        return Written()
+
     @property
     def pending_receipts(self) -> int:
         """

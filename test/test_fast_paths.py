@@ -20,8 +20,10 @@ from stomp_twisted.client import StompClient
 from stomp_twisted.errors import ClientClosed, NotConnected
 from stomp_twisted.frame import Frame
 from stomp_twisted.observers import Observers
+from stomp_twisted.protocol import StompProtocol
 from stomp_twisted.redelivery import RedeliveryPolicy
 from test.test_client import Boom, ClientTestCase, message_headers
+from test.test_protocol import CONNECTED_10, CONNECTED_12, connected, make_protocol
 
 
 class _Text(str):
@@ -184,6 +186,73 @@ class SendMessageTests(ClientTestCase):
         self.assertIsNot(first, second)
         self.assertIsNone(self.successResultOf(first))
         self.assertIsNone(self.successResultOf(second))
+
+
+def _protocol_send(
+    send: Callable[[StompProtocol, Frame], object],
+    state: str,
+    frame: Frame,
+) -> tuple[object, ...]:
+    # One frame sent on a protocol in the given state; what the call gave
+    # (a Deferred's state and result, or what it raised) and what was
+    # written.
+    data = CONNECTED_10 if state == "1.0" else CONNECTED_12
+    if state == "handshake":
+        _, protocol, transport = make_protocol()
+        transport.clear()
+    else:
+        _, protocol, transport = connected(data)
+    if state in ("full", "over"):
+        protocol._writer.pauseProducing()
+    if state == "over":
+        protocol._writer._written_while_full = 8 * 1024 * 1024
+    if state == "closing":
+        protocol.close()
+        transport.clear()
+    try:
+        result = send(protocol, frame)
+    except Exception as error:
+        return (type(error).__name__, str(error), transport.value())
+    if isinstance(result, Deferred):
+        outcome: object = (result.called, getattr(result, "result", None))
+    else:
+        outcome = result
+    return (outcome, transport.value(), protocol._writer.bytes_written)
+
+
+class ProtocolSendMessageTests(SynchronousTestCase):
+    """
+    L{StompProtocol.send_message} gives what L{StompProtocol.send_frame}
+    without a receipt gives while the connection is usable, and C{None},
+    having checked and written nothing, while it is not.
+    """
+
+    FRAMES = [
+        Frame("SEND", {"destination": "/q/a", "k": "v"}, b"body"),
+        Frame("SEND", {"destination": "/q/a", "k": "a\nb"}, b""),
+        Frame("SEND", {"destination": "/q/a", "k": "a:b"}, b"x" * 70000),
+    ]
+
+    def test_usable(self) -> None:
+        """
+        Connected (1.2 and 1.0, where a colon in a value is not escaped),
+        and with the transport's buffer full, under and over
+        C{max_send_buffer}: the same result, bytes and count.
+        """
+        for state in ("1.2", "1.0", "full", "over"):
+            for frame in self.FRAMES:
+                general = _protocol_send(lambda p, f: p.send_frame(f), state, frame)
+                fast = _protocol_send(lambda p, f: p.send_message(f), state, frame)
+                self.assertEqual(fast, general, (state, frame))
+
+    def test_not_usable(self) -> None:
+        """
+        Before CONNECTED and once closing, C{None}, and nothing written.
+        """
+        for state in ("handshake", "closing"):
+            for frame in self.FRAMES:
+                fast = _protocol_send(lambda p, f: p.send_message(f), state, frame)
+                self.assertEqual(fast[:2], (None, b""), state)
 
 
 def _awaited(deferred: Deferred[Any]) -> Deferred[tuple[str, object]]:
