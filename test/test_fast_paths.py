@@ -1,28 +1,32 @@
 """
 The per-message fast paths of issue 14 give what the general paths give:
 the checks of a request's headers, the send of a message without a
-receipt and the Deferred it returns, the dispatch of a MESSAGE without
+receipt, the Deferred it returns and the write of the next frames of a
+burst on a TCP connection, the dispatch of a MESSAGE without
 observers, and the registry of observed events they read.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from twisted.internet.defer import Deferred, ensureDeferred, succeed
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks, succeed
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from stomp_twisted import arguments
-from stomp_twisted._writer import Written
+from stomp_twisted._writer import ConnectionWriter, Written
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import ClientClosed, NotConnected
 from stomp_twisted.frame import Frame
 from stomp_twisted.observers import Observers
 from stomp_twisted.protocol import StompProtocol
 from stomp_twisted.redelivery import RedeliveryPolicy
+from test.hostile import reactor
 from test.test_client import Boom, ClientTestCase, message_headers
+from test.test_direct_send import MIB, loopback
 from test.test_protocol import CONNECTED_10, CONNECTED_12, connected, make_protocol
 
 
@@ -417,3 +421,69 @@ class DispatchTests(ClientTestCase):
         self.assertEqual(conn.sent(), [])
         waiting.callback(None)
         self.assertEqual(conn.sent(), [Frame("ACK", {"id": "a-1"})])
+
+
+class BurstWriteTests(TestCase):
+    """
+    The next frames of a burst on Twisted's TCP transport, which
+    L{ConnectionWriter.write} adds to the transport's buffer itself, leave
+    the transport as its own C{write} does: the same bytes held, then
+    sent in order; its producer (the writer) paused at the same frame;
+    the transport watched for writability.
+    """
+
+    @inlineCallbacks
+    def _burst(self, fast: bool) -> Any:
+        client, peer = yield loopback(self)
+        transport: Any = client.transport
+        writer = ConnectionWriter(client)
+        writer.attach()
+
+        def close() -> Deferred[None]:
+            writer.detach()
+            transport.abortConnection()
+            return client.lost  # type: ignore[no-any-return]
+
+        self.addCleanup(close)
+        peer.transport.pauseProducing()  # type: ignore[union-attr]
+        transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        # The first frame fills the socket: the transport holds the rest,
+        # and its bound is set to be passed some 400 frames later.
+        transport.bufferSize = 64 * MIB
+        first = b"F" * (16 * MIB)
+        writer.write(first)
+        held = transport._tempDataLen + len(transport.dataBuffer)
+        self.assertTrue(0 < transport._tempDataLen < len(first))
+        transport.bufferSize = held + 40_000
+        frames = [b"SEND\n\n%095d\0" % i for i in range(1000)]
+        states = []
+        for frame in frames:
+            if fast:
+                writer.write(frame)
+            else:
+                transport.write(frame)
+            states.append(
+                (
+                    transport._tempDataLen + len(transport.dataBuffer) - held,
+                    transport.producerPaused,
+                    writer.send_buffer_full,
+                    transport in reactor.getWriters(),
+                )
+            )
+        peer.transport.resumeProducing()  # type: ignore[union-attr]
+        total = len(first) + sum(map(len, frames))
+        yield peer.when_received(total)
+        self.assertEqual(bytes(peer.received), first + b"".join(frames))
+        return states
+
+    @inlineCallbacks
+    def test_same_as_transport_write(self) -> Any:
+        """
+        Frame by frame, the transport's state is the same.
+        """
+        fast = yield self._burst(fast=True)
+        general = yield self._burst(fast=False)
+        self.assertEqual(fast, general)
+        paused = [state[1] for state in fast]
+        self.assertFalse(paused[0])
+        self.assertTrue(paused[-1])
