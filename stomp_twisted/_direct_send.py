@@ -28,12 +28,20 @@ from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import ITCPTransport, ITransport
 from twisted.python.runtime import platform
 
-__all__ = ["MAX_PIECES", "SEND_AT_MOST", "direct_socket", "no_delay", "send_more", "send_now"]
+__all__ = [
+    "DIRECT_TYPES",
+    "MAX_PIECES",
+    "SEND_AT_MOST",
+    "direct_socket",
+    "no_delay",
+    "send_more",
+    "send_now",
+]
 
 #: Only Twisted's own TCP connections, whose C{write} buffers bytes for
 #: their socket and nothing else (not TLS started on them, not UNIX
 #: sockets, which may carry file descriptors along, not wrappers).
-_DIRECT_TYPES = frozenset({tcp.Client, tcp.Server})
+DIRECT_TYPES = frozenset({tcp.Client, tcp.Server})
 
 #: At most this many pieces go to one C{sendmsg} call (the system's
 #: IOV_MAX is 1024); more are joined first.
@@ -53,7 +61,7 @@ def direct_socket(transport: object) -> socket.socket | None:
         bypassing its buffer: a plain Twisted TCP connection, connected,
         not closing, holding nothing yet to send.  C{None} otherwise.
     """
-    if type(transport) not in _DIRECT_TYPES:
+    if type(transport) not in DIRECT_TYPES:
         return None
     assert isinstance(transport, tcp.Connection)
     if (
@@ -124,7 +132,7 @@ def send_more(transport: object) -> None:
     system calls, about a third of the client's CPU time publishing
     1 MiB bodies to RabbitMQ).
     """
-    if type(transport) not in _DIRECT_TYPES or platform.isWindows():
+    if type(transport) not in DIRECT_TYPES or platform.isWindows():
         return
     assert isinstance(transport, tcp.Connection)
     sock: socket.socket = transport.socket

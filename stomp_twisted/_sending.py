@@ -126,17 +126,18 @@ class Sender:
     def send_message(self, frame: Frame, receipt: bool) -> Deferred[Frame | None]:
         """
         L{send} for a C{SEND} frame, the usual one: on an established
-        session without a receipt it goes straight to the protocol, with
-        L{request}'s work (counting it) done here.
+        session without a receipt it goes straight to the protocol
+        (L{StompProtocol.send_message}, which asks whether the connection
+        is usable as it writes), with L{request}'s work (counting it)
+        done here.
 
         @raise ClientClosed: after C{disconnect()}.
         """
         core = self._core
         session = core.session
         if not receipt and session is not None and not core.lifecycle.left:
-            protocol = session.protocol
-            if protocol.is_stomp_connected:
-                written = protocol.send_frame(frame)
+            written = session.protocol.send_message(frame)
+            if written is not None:
                 core.counters.sent += 1
                 return written
         return self.send(frame, receipt)

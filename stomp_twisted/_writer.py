@@ -6,7 +6,7 @@ L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from twisted.internet.abstract import FileDescriptor
@@ -15,13 +15,13 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from ._direct_send import direct_socket, no_delay, send_more, send_now
+from ._direct_send import DIRECT_TYPES, direct_socket, no_delay, send_more, send_now
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
 from .heartbeat import HeartbeatMonitor
 
-__all__ = ["BURST_GAP", "DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter"]
+__all__ = ["BURST_GAP", "DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter", "Written"]
 
 #: The default bound on bytes written while the transport's buffer is full.
 DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
@@ -37,6 +37,36 @@ WRITE_BATCH = 64 * 1024
 #: left to the transport, which sends all that follows in few system
 #: calls on the next turn.  A read, or this long a quiet, starts afresh.
 BURST_GAP = 0.001
+
+
+# What awaiting a Written gives when it holds None: an iterator already
+# exhausted, so that the await ends at once, with None.  Sharing one is
+# safe: it holds nothing and stays exhausted.
+_NOTHING_TO_WAIT_FOR: Iterator[Any] = iter(())
+
+
+class Written(Deferred[Frame | None]):
+    """
+    A L{Deferred} that has fired with C{None}: a frame without a receipt
+    handed to the transport, what C{succeed(None)} gives, made cheaper for
+    the publisher's loop (C{await client.send(..., receipt=False)}), which
+    builds and awaits one per message.
+
+    It is fired from birth (its class says so, instead of each instance
+    being told, as L{succeed} does), and awaiting it while it holds
+    C{None} returns at once, instead of running L{Deferred.__await__}'s
+    generator to its end.  Otherwise it is a L{Deferred} like any: each
+    send has its own, to which callbacks may be added; an await after they
+    changed its result is L{Deferred}'s own.
+    """
+
+    called = True
+    result = None
+
+    def __await__(self) -> Generator[Any, None, Frame | None]:
+        if self.result is None and not self.paused:
+            return _NOTHING_TO_WAIT_FOR  # type: ignore[return-value]
+        return super().__await__()
 
 
 @implementer(IPushProducer)
@@ -122,12 +152,30 @@ class ConnectionWriter:
         if isinstance(data, tuple):
             self._write_pieces(data)
             return
-        transport = self._protocol.transport
+        transport: Any = self._protocol.transport
         assert transport is not None, "not connected"
         self.bytes_written += len(data)
         batch = self._batch
         if batch is None:
-            self._write_out(transport, data)
+            if type(transport) not in DIRECT_TYPES:
+                # Not a socket to write to at once: direct_socket's first
+                # question, asked here.
+                transport.write(data)
+            elif not transport._tempDataBuffer:
+                self._write_out(transport, data)
+            elif transport.connected and not (transport._writeDisconnected or transport.TLS):
+                # The next of a burst (a publisher's loop comes here for
+                # every message but the first of each): it waits in the
+                # transport behind the frames before it.  What the
+                # transport's write does (FileDescriptor.write: eight
+                # calls, some 4,000 instructions a message) is done here,
+                # but for watching the socket for writability, which it
+                # already does while it holds bytes.
+                transport._tempDataBuffer.append(data)
+                transport._tempDataLen += len(data)
+                transport._maybePauseProducer()
+            else:
+                transport.write(data)
             if self.monitor is not None:
                 self.monitor.wrote()
             return

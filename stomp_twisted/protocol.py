@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from typing import Protocol as TypingProtocol
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
 from ._encoder import serialize_frame_pieces
-from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter
+from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter, Written
 from .errors import (
     BadArgument,
     BrokerError,
@@ -406,7 +406,7 @@ class StompProtocol(LineReceiver):
             writer.write(data)
             if writer.send_buffer_full:
                 return writer.when_writable()
-            return succeed(None)
+            return Written()
         receipt_id = f"r-{next(self._receipt_ids)}"
         headers = dict(frame.headers)
         headers["receipt"] = receipt_id
@@ -421,6 +421,29 @@ class StompProtocol(LineReceiver):
         self._receipts[receipt_id] = deferred
         writer.write(data)
         return deferred  # type: ignore[return-value]
+
+    def send_message(self, frame: Frame) -> Deferred[Frame | None] | None:
+        """
+        L{send_frame}C{(frame)} (no receipt, bounded) if the connection
+        L{is_stomp_connected}: both asked in one call, for every message
+        of a publisher's loop.
+
+        @return: what L{send_frame} returns, or C{None} if the connection
+            is not usable; nothing is checked or written then.
+        @raise UnrepresentableHeader: as L{send_frame}.
+        @raise SendBufferFull: as L{send_frame}.
+        """
+        version = self.version
+        if version is None or self._error is not None or self._closing:
+            return None
+        writer = self._writer
+        data = serialize_frame_pieces(frame, version)
+        if writer.send_buffer_full:
+            writer.check_room(data)
+        writer.write(data)
+        if writer.send_buffer_full:
+            return writer.when_writable()
+        return Written()
 
     @property
     def pending_receipts(self) -> int:

@@ -76,6 +76,34 @@ class _Monitor:
         self.writes += 1
 
 
+@inlineCallbacks
+def loopback(case: TestCase) -> Any:
+    """
+    A Twisted TCP connection to a peer on 127.0.0.1, both ends closed when
+    C{case} ends.
+
+    @return: a L{Deferred} firing with the client's protocol and the peer.
+    """
+    peers: list[_Peer] = []
+    accepted: Deferred[None] = Deferred()
+
+    def build() -> _Peer:
+        peer = _Peer()
+        peers.append(peer)
+        accepted.callback(None)
+        return peer
+
+    port: IListeningPort = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+        Factory.forProtocol(build)
+    )
+    case.addCleanup(port.stopListening)
+    client: _Client = yield TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port).connect(
+        Factory.forProtocol(_Client)
+    )
+    yield deadline(accepted, what="the connection")
+    return (client, peers[0])
+
+
 class LoopbackTests(TestCase):
     """
     A L{ConnectionWriter} on a real Twisted TCP connection to a peer on
@@ -84,24 +112,7 @@ class LoopbackTests(TestCase):
 
     @inlineCallbacks
     def setUp(self) -> Any:
-        peers: list[_Peer] = []
-        accepted: Deferred[None] = Deferred()
-
-        def build() -> _Peer:
-            peer = _Peer()
-            peers.append(peer)
-            accepted.callback(None)
-            return peer
-
-        port: IListeningPort = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
-            Factory.forProtocol(build)
-        )
-        self.addCleanup(port.stopListening)
-        self.client: _Client = yield TCP4ClientEndpoint(
-            reactor, "127.0.0.1", port.getHost().port
-        ).connect(Factory.forProtocol(_Client))
-        yield deadline(accepted, what="the connection")
-        self.peer = peers[0]
+        self.client, self.peer = yield loopback(self)
         self.transport: Any = self.client.transport
         self.writer = ConnectionWriter(self.client, max_send_buffer=4 * MIB)
         self.writer.attach()

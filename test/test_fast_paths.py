@@ -1,26 +1,33 @@
 """
 The per-message fast paths of issue 14 give what the general paths give:
 the checks of a request's headers, the send of a message without a
-receipt, the dispatch of a MESSAGE without observers, and the registry of
-observed events they read.
+receipt, the Deferred it returns and the write of the next frames of a
+burst on a TCP connection, the dispatch of a MESSAGE without
+observers, and the registry of observed events they read.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet.defer import Deferred, ensureDeferred, inlineCallbacks, succeed
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from stomp_twisted import arguments
+from stomp_twisted._writer import ConnectionWriter, Written
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import ClientClosed, NotConnected
 from stomp_twisted.frame import Frame
 from stomp_twisted.observers import Observers
+from stomp_twisted.protocol import StompProtocol
 from stomp_twisted.redelivery import RedeliveryPolicy
+from test.hostile import reactor
 from test.test_client import Boom, ClientTestCase, message_headers
+from test.test_direct_send import MIB, loopback
+from test.test_protocol import CONNECTED_10, CONNECTED_12, connected, make_protocol
 
 
 class _Text(str):
@@ -171,6 +178,156 @@ class SendMessageTests(ClientTestCase):
         client.disconnect()
         self.assertRaises(ClientClosed, client.send, b"x", "/q/a", receipt=False)
 
+    def test_written_deferred(self) -> None:
+        """
+        Each C{send(..., receipt=False)} returns a new L{Written}, which
+        fires with C{None} as C{succeed(None)} does.
+        """
+        client, _ = self.connect_client()
+        first = client.send(b"x", "/q/a", receipt=False)
+        second = client.send(b"x", "/q/a", receipt=False)
+        self.assertIsInstance(first, Written)
+        self.assertIsNot(first, second)
+        self.assertIsNone(self.successResultOf(first))
+        self.assertIsNone(self.successResultOf(second))
+
+
+def _protocol_send(
+    send: Callable[[StompProtocol, Frame], object],
+    state: str,
+    frame: Frame,
+) -> tuple[object, ...]:
+    # One frame sent on a protocol in the given state; what the call gave
+    # (a Deferred's state and result, or what it raised) and what was
+    # written.
+    data = CONNECTED_10 if state == "1.0" else CONNECTED_12
+    if state == "handshake":
+        _, protocol, transport = make_protocol()
+        transport.clear()
+    else:
+        _, protocol, transport = connected(data)
+    if state in ("full", "over"):
+        protocol._writer.pauseProducing()
+    if state == "over":
+        protocol._writer._written_while_full = 8 * 1024 * 1024
+    if state == "closing":
+        protocol.close()
+        transport.clear()
+    try:
+        result = send(protocol, frame)
+    except Exception as error:
+        return (type(error).__name__, str(error), transport.value())
+    if isinstance(result, Deferred):
+        outcome: object = (result.called, getattr(result, "result", None))
+    else:
+        outcome = result
+    return (outcome, transport.value(), protocol._writer.bytes_written)
+
+
+class ProtocolSendMessageTests(SynchronousTestCase):
+    """
+    L{StompProtocol.send_message} gives what L{StompProtocol.send_frame}
+    without a receipt gives while the connection is usable, and C{None},
+    having checked and written nothing, while it is not.
+    """
+
+    FRAMES = [
+        Frame("SEND", {"destination": "/q/a", "k": "v"}, b"body"),
+        Frame("SEND", {"destination": "/q/a", "k": "a\nb"}, b""),
+        Frame("SEND", {"destination": "/q/a", "k": "a:b"}, b"x" * 70000),
+    ]
+
+    def test_usable(self) -> None:
+        """
+        Connected (1.2 and 1.0, where a colon in a value is not escaped),
+        and with the transport's buffer full, under and over
+        C{max_send_buffer}: the same result, bytes and count.
+        """
+        for state in ("1.2", "1.0", "full", "over"):
+            for frame in self.FRAMES:
+                general = _protocol_send(lambda p, f: p.send_frame(f), state, frame)
+                fast = _protocol_send(lambda p, f: p.send_message(f), state, frame)
+                self.assertEqual(fast, general, (state, frame))
+
+    def test_not_usable(self) -> None:
+        """
+        Before CONNECTED and once closing, C{None}, and nothing written.
+        """
+        for state in ("handshake", "closing"):
+            for frame in self.FRAMES:
+                fast = _protocol_send(lambda p, f: p.send_message(f), state, frame)
+                self.assertEqual(fast[:2], (None, b""), state)
+
+
+def _awaited(deferred: Deferred[Any]) -> Deferred[tuple[str, object]]:
+    # What awaiting deferred in a coroutine gives: its value, or the type
+    # and message of what it raises.
+    async def wait() -> tuple[str, object]:
+        try:
+            return ("returned", await deferred)
+        except Exception as error:
+            return (type(error).__name__, str(error))
+
+    return ensureDeferred(wait())
+
+
+class WrittenTests(SynchronousTestCase):
+    """
+    L{Written}, the already-fired Deferred of a send without a receipt,
+    behaves as C{succeed(None)}: awaited at once, after callbacks that
+    change its result, fail it or chain another Deferred, and awaited
+    twice.
+    """
+
+    def _outcomes(self, make: Callable[[], Deferred[Any]]) -> list[object]:
+        outcomes: list[object] = []
+        plain = make()
+        outcomes.append(self.successResultOf(_awaited(plain)))
+        outcomes.append(self.successResultOf(_awaited(plain)))
+        changed = make()
+        changed.addCallback(lambda result: (result, 5))
+        outcomes.append(self.successResultOf(_awaited(changed)))
+        failed = make()
+        failed.addCallback(lambda result: 1 / 0)
+        outcomes.append(self.successResultOf(_awaited(failed)))
+        recovered = make()
+        recovered.addCallback(lambda result: 1 / 0).addErrback(lambda failure: None)
+        outcomes.append(self.successResultOf(_awaited(recovered)))
+        later: Deferred[str] = Deferred()
+        chained = make()
+        chained.addCallback(lambda result: later)
+        awaiting = _awaited(chained)
+        outcomes.append(awaiting.called)
+        later.callback("later")
+        outcomes.append(self.successResultOf(awaiting))
+        outcomes.append(self.successResultOf(make()))
+        outcomes.append((make().called, make().paused))
+        return outcomes
+
+    def test_same_as_succeed(self) -> None:
+        """
+        Each case gives what it gives with C{succeed(None)}.
+        """
+        self.assertEqual(self._outcomes(Written), self._outcomes(lambda: succeed(None)))
+        self.assertEqual(
+            self._outcomes(Written)[:4],
+            [
+                ("returned", None),
+                ("returned", None),
+                ("returned", (None, 5)),
+                ("ZeroDivisionError", "division by zero"),
+            ],
+        )
+
+    def test_own_callbacks(self) -> None:
+        """
+        Callbacks added to one L{Written} leave another alone.
+        """
+        first, second = Written(), Written()
+        first.addCallback(lambda result: "changed")
+        self.assertEqual(self.successResultOf(first), "changed")
+        self.assertIsNone(self.successResultOf(second))
+
 
 def _callbacks() -> dict[str, Callable[..., object]]:
     # The kinds of subscription callback, by name.
@@ -264,3 +421,69 @@ class DispatchTests(ClientTestCase):
         self.assertEqual(conn.sent(), [])
         waiting.callback(None)
         self.assertEqual(conn.sent(), [Frame("ACK", {"id": "a-1"})])
+
+
+class BurstWriteTests(TestCase):
+    """
+    The next frames of a burst on Twisted's TCP transport, which
+    L{ConnectionWriter.write} adds to the transport's buffer itself, leave
+    the transport as its own C{write} does: the same bytes held, then
+    sent in order; its producer (the writer) paused at the same frame;
+    the transport watched for writability.
+    """
+
+    @inlineCallbacks
+    def _burst(self, fast: bool) -> Any:
+        client, peer = yield loopback(self)
+        transport: Any = client.transport
+        writer = ConnectionWriter(client)
+        writer.attach()
+
+        def close() -> Deferred[None]:
+            writer.detach()
+            transport.abortConnection()
+            return client.lost  # type: ignore[no-any-return]
+
+        self.addCleanup(close)
+        peer.transport.pauseProducing()  # type: ignore[union-attr]
+        transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        # The first frame fills the socket: the transport holds the rest,
+        # and its bound is set to be passed some 400 frames later.
+        transport.bufferSize = 64 * MIB
+        first = b"F" * (16 * MIB)
+        writer.write(first)
+        held = transport._tempDataLen + len(transport.dataBuffer)
+        self.assertTrue(0 < transport._tempDataLen < len(first))
+        transport.bufferSize = held + 40_000
+        frames = [b"SEND\n\n%095d\0" % i for i in range(1000)]
+        states = []
+        for frame in frames:
+            if fast:
+                writer.write(frame)
+            else:
+                transport.write(frame)
+            states.append(
+                (
+                    transport._tempDataLen + len(transport.dataBuffer) - held,
+                    transport.producerPaused,
+                    writer.send_buffer_full,
+                    transport in reactor.getWriters(),
+                )
+            )
+        peer.transport.resumeProducing()  # type: ignore[union-attr]
+        total = len(first) + sum(map(len, frames))
+        yield peer.when_received(total)
+        self.assertEqual(bytes(peer.received), first + b"".join(frames))
+        return states
+
+    @inlineCallbacks
+    def test_same_as_transport_write(self) -> Any:
+        """
+        Frame by frame, the transport's state is the same.
+        """
+        fast = yield self._burst(fast=True)
+        general = yield self._burst(fast=False)
+        self.assertEqual(fast, general)
+        paused = [state[1] for state in fast]
+        self.assertFalse(paused[0])
+        self.assertTrue(paused[-1])
