@@ -53,7 +53,7 @@ class Written(Deferred[Frame | None]):
     builds and awaits one per message.
 
     It is fired from birth (its class says so, instead of each instance
-    being told, as L{succeed} does), and awaiting it while it holds
+    being told, as L{succeed<twisted.internet.defer.succeed>} does), and awaiting it while it holds
     C{None} returns at once, instead of running L{Deferred.__await__}'s
     generator to its end.  Otherwise it is a L{Deferred} like any: each
     send has its own, to which callbacks may be added; an await after they
