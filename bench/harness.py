@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,3 +198,27 @@ def deadline_guard(seconds: float) -> None:
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
     timer.start()
+
+
+def react_for_result(
+    workload: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]],
+) -> dict[str, Any]:
+    """
+    Run C{workload(reactor)} under Twisted's C{task.react} and return the
+    dict it returns (the Twisted children's result).  Twisted is imported
+    here, not at the top: the other clients' children never load it.
+    """
+    from twisted.internet import task
+    from twisted.internet.defer import Deferred
+
+    result: dict[str, Any] = {}
+
+    def main(reactor: Any) -> Deferred[None]:
+        return Deferred.fromCoroutine(workload(reactor)).addCallback(result.update)
+
+    try:
+        task.react(main)
+    except SystemExit as exit:
+        if exit.code:
+            raise
+    return result

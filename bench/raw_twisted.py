@@ -30,7 +30,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 
-from bench.harness import BROKERS, HOST, Broker, Meter, deadline_guard, emit
+from bench.harness import BROKERS, HOST, Broker, Meter, deadline_guard, emit, react_for_result
 from bench.raw import frame
 from bench.workloads import latency_result
 
@@ -130,18 +130,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=120.0)
     options = parser.parse_args()
     deadline_guard(options.deadline)
-    result: dict[str, Any] = {}
-
-    def main(reactor: Any) -> Deferred[None]:
-        running = Deferred.fromCoroutine(run(reactor, options))
-        return running.addCallback(result.update)
-
-    try:
-        task.react(main)
-    except SystemExit as exit:
-        if exit.code:
-            raise
-    emit(result)
+    emit(react_for_result(lambda reactor: run(reactor, options)))
 
 
 if __name__ == "__main__":

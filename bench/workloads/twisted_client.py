@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer, task
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred
 
-from bench.harness import HOST, Meter, make_body
+from bench.harness import HOST, Meter, make_body, react_for_result
 from bench.workloads import SEQ_DIGITS, Job, latency_result, sequenced_body
 from stomp_twisted import StompClient, connect
 
@@ -184,18 +184,7 @@ def run(job: Job) -> dict[str, Any]:
         "rtt-low": rtt_low,
     }
     workload = workloads[job.workload]
-    result: dict[str, Any] = {}
-
-    def main(reactor: Any) -> Deferred[None]:
-        running = ensureDeferred(workload(reactor, job))
-        return running.addCallback(result.update)
-
-    try:
-        task.react(main)
-    except SystemExit as exit:
-        if exit.code:
-            raise
-    return result
+    return react_for_result(lambda reactor: workload(reactor, job))
 
 
 __all__ = ["defer", "run"]
