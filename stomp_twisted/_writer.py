@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from ._direct_send import DIRECT_TYPES, direct_socket, no_delay, send_more, send_now
+from ._direct_send import DIRECT_TYPES, direct_socket, no_delay, send_more, send_now, write_behind
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
@@ -163,19 +163,11 @@ class ConnectionWriter:
                 transport.write(data)
             elif not transport._tempDataBuffer:
                 self._write_out(transport, data)
-            elif transport.connected and not (transport._writeDisconnected or transport.TLS):
+            else:
                 # The next of a burst (a publisher's loop comes here for
                 # every message but the first of each): it waits in the
-                # transport behind the frames before it.  What the
-                # transport's write does (FileDescriptor.write: eight
-                # calls, some 4,000 instructions a message) is done here,
-                # but for watching the socket for writability, which it
-                # already does while it holds bytes.
-                transport._tempDataBuffer.append(data)
-                transport._tempDataLen += len(data)
-                transport._maybePauseProducer()
-            else:
-                transport.write(data)
+                # transport behind the frames before it.
+                write_behind(transport, data)
             if self.monitor is not None:
                 self.monitor.wrote()
             return
