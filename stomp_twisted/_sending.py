@@ -16,8 +16,10 @@ from twisted.internet.defer import Deferred, fail
 from twisted.python.failure import Failure
 
 from ._core import Core, log
+from ._encoder import BODY_APART_FROM, send_head_start
 from ._pending import Pending
 from ._session import Session
+from .arguments import HeaderValues, send_headers
 from .errors import (
     ConnectionLost,
     LocalProtocolError,
@@ -44,6 +46,10 @@ class Sender:
         self._core = core
         self._pending = pending
         self.outbox = outbox
+        # send_plain's last SEND: its destination and headers, then its
+        # head (None if not plain) and checked headers.
+        self._plain_key: tuple[object, ...] | None = None
+        self._plain_head: tuple[bytes | None, dict[str, str]] = (None, {})
 
     def connected_protocol(self, operation: str = "send") -> StompProtocol:
         """
@@ -141,6 +147,52 @@ class Sender:
                 core.counters.sent += 1
                 return written
         return self.send(frame, receipt)
+
+    def send_plain(
+        self, destination: str, headers: HeaderValues | None, body: bytes
+    ) -> Deferred[Frame | None]:
+        """
+        L{StompClient.send<stomp_twisted.client.StompClient.send>} of a
+        bytes body without a receipt, a transaction or an outbox, the
+        publisher's usual call, its destination already checked.
+
+        Its C{SEND} head (L{send_head_start}) is kept: the next call with
+        an equal destination and equal headers (a dict or C{None}) reuses
+        it, its headers not checked or encoded again, since equal to
+        headers that were.
+
+        @raise BadArgument: for bad headers, as L{send_headers}.
+        @raise UnrepresentableHeader: as L{send_headers}.
+        @raise ClientClosed: after C{disconnect()}.
+        """
+        if headers is None:
+            key: tuple[object, ...] | None = (destination,)
+        elif type(headers) is dict:
+            key = (destination, *headers.items())
+        else:
+            key = None
+        if key is not None and key == self._plain_key:
+            head, frame_headers = self._plain_head
+        else:
+            frame_headers = send_headers(headers, destination)
+            head = send_head_start(frame_headers)
+            if key is not None and (headers is None or _all_text(headers)):
+                self._plain_key = key
+                self._plain_head = (head, frame_headers)
+        core = self._core
+        session = core.session
+        if (
+            head is not None
+            and session is not None
+            and 0 < len(body) < BODY_APART_FROM
+            and not core.lifecycle.left
+        ):
+            written = session.protocol.send_message(b"%s%d\n\n%s\0" % (head, len(body), body))
+            if written is not None:
+                core.counters.sent += 1
+                return written
+        # (A copy: the kept headers are not the frame's to hold.)
+        return self.send_message(Frame._received("SEND", frame_headers.copy(), body), False)
 
     # --- the outbox -----------------------------------------------------------
 
@@ -241,6 +293,13 @@ class Sender:
         """
         if self.outbox is not None:
             self.outbox.fail_queued(error)
+
+
+def _all_text(headers: HeaderValues) -> bool:
+    # Whether send_plain may keep headers, to compare later ones with: if
+    # every name and value is a str, which equals only an equal str (an
+    # int equals the bool or float that would be written otherwise).
+    return all(type(item) is str for item in (*headers, *headers.values()))
 
 
 def _receipt_timed_out(frame: Frame) -> Callable[[object, float], Failure]:

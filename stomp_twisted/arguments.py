@@ -62,6 +62,7 @@ __all__ = [
     "header_value_text",
     "redact",
     "refuse_receipt_header",
+    "send_headers",
     "shown_value",
 ]
 
@@ -486,6 +487,21 @@ def refuse_receipt_header(headers: object, what: str = "headers") -> None:
             "and one of yours could answer another request; pass receipt=True and wait on "
             "the Deferred, which fires with the RECEIPT frame"
         )
+
+
+def send_headers(headers: HeaderValues | None, destination: str) -> dict[str, str]:
+    """
+    A C{SEND} frame's headers: the caller's (L{request_headers}, without
+    a C{receipt} header: L{refuse_receipt_header}) and C{destination}.
+
+    @raise BadArgument: as those two.
+    @raise UnrepresentableHeader: as L{request_headers}.
+    """
+    frame_headers = request_headers(headers)
+    if "receipt" in frame_headers:
+        refuse_receipt_header(frame_headers)
+    frame_headers["destination"] = destination
+    return frame_headers
 
 
 def check_client_settings(

@@ -338,10 +338,10 @@ class StompClient:
             arguments.check_header_text(destination, "destination")
         if receipt is not True and receipt is not False:
             arguments.check_bool(receipt, "receipt")
-        frame_headers = arguments.request_headers(headers)
-        if "receipt" in frame_headers:
-            arguments.refuse_receipt_header(frame_headers)
-        frame_headers["destination"] = destination
+        sender = self._factory._sender
+        if not receipt and transaction is None and type(body) is bytes and sender.outbox is None:
+            return sender.send_plain(destination, headers, body)
+        frame_headers = arguments.send_headers(headers, destination)
         factory = self._factory
         if transaction is not None:
             try:
@@ -349,7 +349,6 @@ class StompClient:
             except ConnectionLost as error:
                 return fail(error)
         data = body if type(body) is bytes else _body_bytes(body)
-        sender = factory._sender
         if sender.outbox is not None and transaction is None:
             return sender.send_kept(Frame("SEND", frame_headers, data), receipt)
         # As send_frame("SEND", ...), without checking the checked headers again.

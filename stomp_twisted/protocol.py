@@ -422,11 +422,11 @@ class StompProtocol(LineReceiver):
         writer.write(data)
         return deferred  # type: ignore[return-value]
 
-    def send_message(self, frame: Frame) -> Deferred[Frame | None] | None:
+    def send_message(self, message: Frame | bytes) -> Deferred[Frame | None] | None:
         """
-        L{send_frame}C{(frame)} (no receipt, bounded) if the connection
+        L{send_frame}C{(message)} (no receipt, bounded) if the connection
         L{is_stomp_connected}: both asked in one call, for every message
-        of a publisher's loop.
+        of a publisher's loop.  C{message} may come encoded, as bytes.
 
         @return: what L{send_frame} returns, or C{None} if the connection
             is not usable; nothing is checked or written then.
@@ -439,7 +439,7 @@ class StompProtocol(LineReceiver):
         if version is None or self._error is not None or self._closing:
             return None
         writer = self._writer
-        data = serialize_frame_pieces(frame, version)
+        data = message if isinstance(message, bytes) else serialize_frame_pieces(message, version)
         if writer.send_buffer_full:
             writer.check_room(data)
         writer.write(data)

@@ -23,6 +23,7 @@ from stomp_twisted.errors import ClientClosed, NotConnected
 from stomp_twisted.frame import Frame
 from stomp_twisted.observers import Observers
 from stomp_twisted.protocol import StompProtocol
+from stomp_twisted.reconnect import ReconnectPolicy
 from stomp_twisted.redelivery import RedeliveryPolicy
 from test.hostile import reactor
 from test.test_client import Boom, ClientTestCase, message_headers
@@ -190,6 +191,138 @@ class SendMessageTests(ClientTestCase):
         self.assertIsNot(first, second)
         self.assertIsNone(self.successResultOf(first))
         self.assertIsNone(self.successResultOf(second))
+
+
+class _Loud(str):
+    """
+    A str subclass, sent as its text.
+    """
+
+
+class SendPlainTests(ClientTestCase):
+    """
+    C{send(bytes, ..., receipt=False)}, the publisher's call, keeps the
+    last message's encoded head and reuses it for an equal destination
+    and equal headers: what a sequence of such sends writes, counts and
+    raises is what the same sequence through the general path
+    (L{StompClient.send_frame}) gives, whatever changes from one message
+    to the next.
+    """
+
+    shared = {"k": "v", "n": "1"}
+
+    # (body, destination, headers), sent in this order on one connection,
+    # so that each finds the head kept by the one before.
+    SEQUENCE: list[tuple[bytes, str, Any]] = [
+        (b"one", "/q/a", shared),
+        (b"two", "/q/a", shared),
+        (b"three", "/q/b", shared),
+        (b"four", "/q/b", {"k": "v", "n": "1"}),
+        (b"five", "/q/b", {"n": "1", "k": "v"}),
+        (b"six", "/q/b", None),
+        (b"seven", "/q/b", None),
+        (b"eight", "/q/b", {}),
+        (b"", "/q/b", {}),
+        # (An int equals a float or bool that is written otherwise.)
+        (b"nine", "/q/b", {"n": 1}),
+        (b"ten", "/q/b", {"n": 1.0}),
+        (b"eleven", "/q/b", {"n": 1}),
+        (b"twelve", "/q/b", {"n": True}),
+        (b"twelve", "/q/b", {"n": "1"}),
+        (b"13", "/q/b", {"k": "a:b\nc"}),
+        (b"14", "/q/b", {"k": "a:b\nc"}),
+        (b"15", "/q/b", {"content-length": "99"}),
+        (b"16", "/q/b", {"content-length": "99"}),
+        (b"17", "/q/b", {"destination": "/q/other", "x": "y"}),
+        (b"18", "/q/b", {"destination": "/q/other", "x": "y"}),
+        (b"19", "/q/b", MappingProxyType({"x": "y"})),
+        (b"20", "/q/b", {_Loud("x"): _Loud("y")}),
+        (b"21", "/q/b", {"x": "y"}),
+        (b"x" * 70000, "/q/b", {"x": "y"}),
+        (b"22", "/q/b", {"x": "caf\u00e9"}),
+        (b"23", "/q/b", {"x": "caf\u00e9"}),
+        (b"24", "/q/b", {"x": "\ud800"}),
+        (b"25", "/q/b", {"x": "v", "receipt": "r"}),
+        (b"26", "/q/b", {"x": "v\0"}),
+        (b"27", "/q/b", {"x": "y"}),
+    ]
+
+    def _sequence(self, version: str, general: bool) -> list[object]:
+        client, conn = self.connect_client(version)
+        outcomes: list[object] = []
+        for body, destination, headers in self.SEQUENCE:
+            if general:
+                frame_headers = {} if headers is None else dict(headers)
+                frame_headers["destination"] = destination
+                case = ("SEND", body, frame_headers)
+                outcome = _outcome(lambda c: client.send_frame(*c, receipt=False), case)
+            else:
+                case = (body, destination, headers)
+                outcome = _outcome(lambda c: client.send(*c, receipt=False), case)
+            if outcome[0] == "returned":
+                self.assertIsNone(self.successResultOf(outcome[1]))
+                outcome = ("returned", None)
+            outcomes.append((outcome, conn.transport.value(), client.stats.sent))
+            conn.transport.clear()
+        return outcomes
+
+    def test_same_as_send_frame(self) -> None:
+        """
+        In STOMP 1.2 and 1.0 (which escapes nothing), each send of the
+        sequence writes the bytes, counts and returns or raises what the
+        general path does.
+        """
+        for version in ("1.2", "1.0"):
+            plain = self._sequence(version, general=False)
+            general = self._sequence(version, general=True)
+            for case, fast, slow in zip(self.SEQUENCE, plain, general, strict=True):
+                self.assertEqual(fast, slow, (version, case[0][:10], case[2]))
+
+    def test_changed_dict(self) -> None:
+        """
+        A headers dict changed between two sends: the second is written
+        with the new headers, not the kept head.
+        """
+        client, conn = self.connect_client()
+        headers = {"k": "v"}
+        client.send(b"a", "/q/a", headers, receipt=False)
+        headers["k"] = "w"
+        client.send(b"b", "/q/a", headers, receipt=False)
+        headers["k"] = "line\nbreak"
+        client.send(b"c", "/q/a", headers, receipt=False)
+        self.assertEqual([frame.headers["k"] for frame in conn.sent()], ["v", "w", "line\nbreak"])
+
+    def test_kept_across_reconnection(self) -> None:
+        """
+        A head kept on one connection is written alike on the next, of
+        another version.
+        """
+        client, conn = self.connect_client("1.2", reconnect=ReconnectPolicy(jitter=0))
+        client.send(b"a", "/q/a", {"k": "v"}, receipt=False)
+        first = conn.transport.value()
+        conn.lose()
+        self.clock.advance(60)
+        second_conn = self.endpoint.last
+        second_conn.sent_one()
+        second_conn.connected("1.0")
+        self.assertIsNone(
+            self.successResultOf(client.send(b"a", "/q/a", {"k": "v"}, receipt=False))
+        )
+        self.assertEqual(second_conn.transport.value(), first[first.index(b"SEND") :])
+
+    def test_not_connected(self) -> None:
+        """
+        With a kept head, a send while disconnected fails with
+        L{NotConnected}, uncounted, and after C{disconnect()} raises
+        L{ClientClosed}.
+        """
+        client, conn = self.connect_client()
+        client.send(b"a", "/q/a", {"k": "v"}, receipt=False)
+        conn.lose()
+        self.failureResultOf(client.send(b"a", "/q/a", {"k": "v"}, receipt=False), NotConnected)
+        self.assertEqual(client.stats.sent, 1)
+        client.disconnect()
+        self.assertRaises(ClientClosed, client.send, b"a", "/q/a", {"k": "v"}, receipt=False)
 
 
 def _protocol_send(
