@@ -46,10 +46,14 @@ class Sender:
         self._core = core
         self._pending = pending
         self.outbox = outbox
-        # send_plain's last SEND: its destination and headers, then its
-        # head (None if not plain) and checked headers.
-        self._plain_key: tuple[object, ...] | None = None
-        self._plain_head: tuple[bytes | None, dict[str, str]] = (None, {})
+        # send_plain's last SEND: its destination and headers (a copy),
+        # its head (None if not plain) and its checked headers.
+        self._kept: tuple[str, dict[str, str] | None, bytes | None, dict[str, str]] = (
+            "",
+            None,
+            None,
+            {},
+        )
 
     def connected_protocol(self, operation: str = "send") -> StompProtocol:
         """
@@ -157,28 +161,27 @@ class Sender:
         publisher's usual call, its destination already checked.
 
         Its C{SEND} head (L{send_head_start}) is kept: the next call with
-        an equal destination and equal headers (a dict or C{None}) reuses
-        it, its headers not checked or encoded again, since equal to
-        headers that were.
+        an equal destination and equal headers (a dict, compared as one:
+        the same names and values in any order, or C{None}) reuses it,
+        its headers not checked or encoded again, since equal to headers
+        that were.
 
         @raise BadArgument: for bad headers, as L{send_headers}.
         @raise UnrepresentableHeader: as L{send_headers}.
         @raise ClientClosed: after C{disconnect()}.
         """
-        if headers is None:
-            key: tuple[object, ...] | None = (destination,)
-        elif type(headers) is dict:
-            key = (destination, *headers.items())
-        else:
-            key = None
-        if key is not None and key == self._plain_key:
-            head, frame_headers = self._plain_head
-        else:
+        kept_destination, kept_headers, head, frame_headers = self._kept
+        if (
+            destination != kept_destination
+            or (headers is not None and type(headers) is not dict)
+            or headers != kept_headers
+        ):
             frame_headers = send_headers(headers, destination)
             head = send_head_start(frame_headers)
-            if key is not None and (headers is None or _all_text(headers)):
-                self._plain_key = key
-                self._plain_head = (head, frame_headers)
+            if headers is None:
+                self._kept = (destination, None, head, frame_headers)
+            elif type(headers) is dict and _all_text(headers):
+                self._kept = (destination, headers.copy(), head, frame_headers)
         core = self._core
         session = core.session
         if (
