@@ -181,6 +181,19 @@ class FrameDecoder:
             return
         if type(data) is not bytes:
             data = bytes(data)
+        if (
+            not self._pending_size
+            and self._offset >= len(self._buffer)
+            and self._state == _COMMAND
+            and b"\n" in data
+        ):
+            # All parsed, nothing pending, and a line in sight: the read
+            # becomes the buffer, as _merge_pending would make it on the
+            # next call (the usual read at light load: one whole frame).
+            self._buffer = data
+            self._offset = 0
+            self._lf_blank = -1
+            return
         size = len(data)
         if size < _COALESCE_BELOW and self._pending_size:
             block = self._block
@@ -215,6 +228,10 @@ class FrameDecoder:
                 offset = self._offset
                 event: Frame | Heartbeat | NeedData | None = None
                 if offset >= len(buffer):
+                    if not self._pending_size:
+                        # All parsed, nothing pending (the end of the usual
+                        # read): nothing to wait for but more bytes.
+                        return NEED_DATA
                     # All parsed: what is awaited, if the pending reads hold it
                     # (the last call left _want up to date), comes from them.
                     event = NEED_DATA
