@@ -181,6 +181,16 @@ class FrameDecoder:
             return
         if type(data) is not bytes:
             data = bytes(data)
+        if (
+            not self._pending_size
+            and self._offset >= len(self._buffer)
+            and self._state == _COMMAND
+            and b"\n" in data
+        ):
+            # All parsed, nothing pending, a line in sight (a read at light
+            # load): the read becomes the buffer, as a merge would make it.
+            self._buffer, self._offset, self._lf_blank = data, 0, -1
+            return
         size = len(data)
         if size < _COALESCE_BELOW and self._pending_size:
             block = self._block
@@ -215,6 +225,8 @@ class FrameDecoder:
                 offset = self._offset
                 event: Frame | Heartbeat | NeedData | None = None
                 if offset >= len(buffer):
+                    if not self._pending_size:
+                        return NEED_DATA  # (nothing pending: the usual end)
                     # All parsed: what is awaited, if the pending reads hold it
                     # (the last call left _want up to date), comes from them.
                     event = NEED_DATA
@@ -233,7 +245,7 @@ class FrameDecoder:
                 if event is not NEED_DATA:
                     return event
                 if not self._pending_ready:
-                    self._check_pending_size()
+                    _check_waiting(self)
                     return NEED_DATA
                 length = self._body_length
                 if self._state == _BODY and length is not None and self.buffered > length:
@@ -315,18 +327,6 @@ class FrameDecoder:
             self._buffer = buffer[offset:]
             self._offset = 0
             self._lf_blank = -1
-
-    def _check_pending_size(self) -> None:
-        waiting = self.buffered
-        if self._state == _BODY:
-            if self._body_length is None and waiting > self.limits.max_body:
-                raise FrameTooLarge(
-                    "max_body", self.limits.max_body, "no NUL within that many body bytes"
-                )
-        elif self._head_size + waiting > self.limits.max_header_block:
-            raise FrameTooLarge(
-                "max_header_block", self.limits.max_header_block, "no end of line in sight"
-            )
 
     def _parse_buffer(self) -> Frame | Heartbeat | NeedData:
         # Line by line: for what the fast path (_parse_whole_head) leaves.
@@ -528,6 +528,20 @@ class FrameDecoder:
         self._head_size = 0
         self._want = _WANT_LINE
         return Frame._received(self._command, self._headers, body)
+
+
+def _check_waiting(decoder: FrameDecoder) -> None:
+    """
+    Raise L{FrameTooLarge} if what C{decoder} holds unparsed, waiting
+    for the rest of a line or a body, already passes a limit.
+    """
+    waiting = decoder.buffered
+    limits = decoder.limits
+    if decoder._state == _BODY:
+        if decoder._body_length is None and waiting > limits.max_body:
+            raise FrameTooLarge("max_body", limits.max_body, "no NUL within that many body bytes")
+    elif decoder._head_size + waiting > limits.max_header_block:
+        raise FrameTooLarge("max_header_block", limits.max_header_block, "no end of line in sight")
 
 
 def _join_body(

@@ -35,6 +35,7 @@ __all__ = [
     "SEND_AT_MOST",
     "direct_socket",
     "no_delay",
+    "send_at_once",
     "send_more",
     "send_now",
     "write_behind",
@@ -117,6 +118,34 @@ def send_now(transport: ITransport, sock: socket.socket, pieces: Sequence[bytes]
     if start:
         rest = [memoryview(piece)[start:], *pieces[index + 1 :]]
     transport.write(b"".join(rest))
+
+
+def send_at_once(transport: Any, data: bytes) -> bool:
+    """
+    L{direct_socket} and L{send_now} for one bytes object, in one call (a
+    frame written on its own at light load): if C{transport} is a plain
+    Twisted TCP connection holding nothing, send C{data} on its socket as
+    far as it takes it now, give the transport the rest, and return
+    C{True}; else do nothing and return C{False}.
+    """
+    if type(transport) not in DIRECT_TYPES or (
+        transport._tempDataBuffer
+        or transport.dataBuffer
+        or transport.TLS
+        or not transport.connected
+        or transport.disconnecting
+        or transport._writeDisconnected
+    ):
+        return False
+    try:
+        sent = transport.socket.send(data)
+    except OSError:
+        # As in send_now: nothing taken; the transport's own attempt
+        # finds and reports a broken connection.
+        sent = 0
+    if sent < len(data):
+        transport.write(data[sent:])
+    return True
 
 
 def write_behind(transport: Any, data: bytes) -> None:

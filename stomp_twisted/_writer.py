@@ -15,7 +15,15 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
-from ._direct_send import DIRECT_TYPES, direct_socket, no_delay, send_more, send_now, write_behind
+from ._direct_send import (
+    DIRECT_TYPES,
+    direct_socket,
+    no_delay,
+    send_at_once,
+    send_more,
+    send_now,
+    write_behind,
+)
 from ._encoder import FrameBytes
 from ._frame_types import Frame
 from .errors import SendBufferFull
@@ -217,14 +225,11 @@ class ConnectionWriter:
     def _write_out(self, transport: Any, data: bytes) -> None:
         # One write outside a batch: to the socket at once if its
         # transport holds nothing and this is not the next of a burst.
-        sock = direct_socket(transport)
-        if sock is not None:
-            now = time.monotonic()
-            sent_at = self._sent_at
-            if sent_at is None or now - sent_at >= BURST_GAP:
-                self._sent_at = now
-                send_now(transport, sock, (data,))
-                return
+        now = time.monotonic()
+        sent_at = self._sent_at
+        if (sent_at is None or now - sent_at >= BURST_GAP) and send_at_once(transport, data):
+            self._sent_at = now
+            return
         transport.write(data)
 
     def begin_batch(self) -> bool:

@@ -13,6 +13,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
 from twisted.internet.interfaces import IListeningPort, ITCPTransport
@@ -23,7 +24,13 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from stomp_twisted import _writer
-from stomp_twisted._direct_send import MAX_PIECES, direct_socket, no_delay, send_now
+from stomp_twisted._direct_send import (
+    MAX_PIECES,
+    direct_socket,
+    no_delay,
+    send_at_once,
+    send_now,
+)
 from stomp_twisted._encoder import serialize_frame_pieces
 from stomp_twisted._writer import ConnectionWriter
 from stomp_twisted.frame import Frame, serialize_frame
@@ -439,3 +446,74 @@ class SendNowTests(SynchronousTestCase):
         broken = _BrokenTCP()
         no_delay(broken)
         self.assertEqual(broken.tried, [True])
+
+
+def _idle_tcp(sock: _Socket) -> tuple[Any, list[bytes]]:
+    # A tcp.Server in the state direct_socket asks for (connected, holding
+    # nothing), built without a reactor, on a fake socket; and its writes.
+    transport: Any = object.__new__(tcp.Server)
+    transport._tempDataBuffer = []
+    transport.dataBuffer = b""
+    transport.TLS = False
+    transport.connected = 1
+    transport.disconnecting = 0
+    transport._writeDisconnected = False
+    transport.socket = sock
+    writes: list[bytes] = []
+    transport.write = writes.append
+    return transport, writes
+
+
+class SendAtOnceTests(SynchronousTestCase):
+    """
+    L{send_at_once} sends one bytes object as L{direct_socket} and
+    L{send_now} would, or does nothing where L{direct_socket} says no.
+    """
+
+    def test_every_split(self) -> None:
+        """
+        Whatever the socket takes, the rest is one write of exactly what
+        it did not take, as L{send_now} gives it.
+        """
+        data = b"SEND\ndestination:/q\n\n" + b"x" * 20 + b"\0"
+        for takes in range(len(data) + 1):
+            transport, writes = _idle_tcp(_Socket(takes))
+            self.assertTrue(send_at_once(transport, data))
+            expected = SendNowTests().rest([data], _Socket(takes))
+            self.assertEqual(writes, expected, takes)
+            self.assertEqual(writes, [] if takes == len(data) else [data[takes:]], takes)
+
+    def test_failure_hands_everything_over(self) -> None:
+        """
+        A failed send takes nothing: the transport gets it all, uncopied.
+        """
+        data = b"frame\0"
+        for error in (ConnectionResetError(), BlockingIOError(), BrokenPipeError()):
+            transport, writes = _idle_tcp(_Socket(error=error))
+            self.assertTrue(send_at_once(transport, data))
+            self.assertEqual(writes, [data])
+            self.assertIs(writes[0], data)
+
+    def test_not_at_once(self) -> None:
+        """
+        Where L{direct_socket} finds no socket to write to (another kind of
+        transport, or one holding bytes, closing or closed), nothing is
+        sent or written, and the caller is told so.
+        """
+        self.assertFalse(send_at_once(StringTransport(), b"x"))
+        self.assertFalse(send_at_once(None, b"x"))
+        for name, value in [
+            ("_tempDataBuffer", [b"waiting"]),
+            ("dataBuffer", b"waiting"),
+            ("TLS", True),
+            ("connected", 0),
+            ("disconnecting", 1),
+            ("_writeDisconnected", True),
+        ]:
+            sock = _Socket(100)
+            transport, writes = _idle_tcp(sock)
+            self.assertIsNotNone(direct_socket(transport))
+            setattr(transport, name, value)
+            self.assertIsNone(direct_socket(transport), name)
+            self.assertFalse(send_at_once(transport, b"x"), name)
+            self.assertEqual((sock.sent, writes), ([], []), name)

@@ -20,7 +20,7 @@ from stomp_twisted import arguments
 from stomp_twisted._writer import ConnectionWriter, Written
 from stomp_twisted.client import StompClient
 from stomp_twisted.errors import ClientClosed, NotConnected
-from stomp_twisted.frame import Frame
+from stomp_twisted.frame import HEARTBEAT, Frame, FrameDecoder
 from stomp_twisted.observers import Observers
 from stomp_twisted.protocol import StompProtocol
 from stomp_twisted.reconnect import ReconnectPolicy
@@ -28,6 +28,14 @@ from stomp_twisted.redelivery import RedeliveryPolicy
 from test.hostile import reactor
 from test.test_client import Boom, ClientTestCase, message_headers
 from test.test_direct_send import MIB, loopback
+from test.test_frame import (
+    CHUNKING_EVENTS,
+    CHUNKING_PIECES,
+    CHUNKING_STREAM,
+    drain,
+    feed,
+    feed_all_then_drain,
+)
 from test.test_protocol import CONNECTED_10, CONNECTED_12, connected, make_protocol
 
 
@@ -634,3 +642,63 @@ class BurstWriteTests(TestCase):
         paused = [state[1] for state in fast]
         self.assertFalse(paused[0])
         self.assertTrue(paused[-1])
+
+
+class IdleReadTests(SynchronousTestCase):
+    """
+    A read that arrives when the decoder has parsed everything before it
+    and holds nothing pending (the usual read at light load: one frame,
+    drained before the next read) becomes the decoder's buffer at once;
+    the events are those of the general path, which gathers reads first.
+    """
+
+    def test_a_piece_a_read(self) -> None:
+        """
+        Each piece of the chunking stream in its own read, drained after
+        each, as bytes or as a bytearray, decodes as the stream whole.
+        """
+        pieces = [piece for piece, _ in CHUNKING_PIECES]
+        self.assertEqual(feed(pieces), CHUNKING_EVENTS)
+        self.assertEqual(feed([bytearray(piece) for piece in pieces]), CHUNKING_EVENTS)
+
+    def test_cut_after_an_idle_read(self) -> None:
+        """
+        Reads that begin on an idle decoder and end anywhere (in the
+        command line, a header, the body, between the body and its NUL, or
+        in the next frame) decode as the stream whole, whether each is
+        drained at once or the reads are gathered first.
+        """
+        data = CHUNKING_STREAM
+        starts = []
+        offset = 0
+        for piece, _ in CHUNKING_PIECES:
+            starts.append(offset)
+            offset += len(piece)
+        for start in starts:
+            for end in range(start + 1, len(data) + 1):
+                chunks = [data[:start], data[start:end], data[end:]]
+                self.assertEqual(feed(chunks), CHUNKING_EVENTS, (start, end))
+                self.assertEqual(feed_all_then_drain(chunks), CHUNKING_EVENTS, (start, end))
+
+    def test_nothing_held(self) -> None:
+        """
+        A whole frame read on an idle decoder leaves nothing buffered once
+        drained; a read without a line end waits, and is counted.
+        """
+        decoder = FrameDecoder("1.2")
+        frame = b"MESSAGE\ndestination:/queue/a\ncontent-length:2\n\nhi\0\n"
+        decoder.receive_data(frame)
+        self.assertEqual(
+            drain(decoder),
+            [
+                Frame("MESSAGE", {"destination": "/queue/a", "content-length": "2"}, b"hi"),
+                HEARTBEAT,
+            ],
+        )
+        self.assertEqual(decoder.buffered, 0)
+        decoder.receive_data(b"MESS")
+        self.assertEqual(drain(decoder), [])
+        self.assertEqual(decoder.buffered, 4)
+        decoder.receive_data(b"AGE\n\n\0")
+        self.assertEqual(drain(decoder), [Frame("MESSAGE")])
+        self.assertEqual(decoder.buffered, 0)
