@@ -122,23 +122,18 @@ def send_now(transport: ITransport, sock: socket.socket, pieces: Sequence[bytes]
 
 def send_at_once(transport: Any, data: bytes) -> bool:
     """
-    L{direct_socket} and L{send_now} for one bytes object, in one call (a
-    frame written on its own at light load): if C{transport} is a plain
+    L{direct_socket} and L{send_now} for one bytes object, without
+    L{send_now}'s call and loop over pieces (a frame written on its own,
+    as at light load): if C{transport} is a plain
     Twisted TCP connection holding nothing, send C{data} on its socket as
     far as it takes it now, give the transport the rest, and return
     C{True}; else do nothing and return C{False}.
     """
-    if type(transport) not in DIRECT_TYPES or (
-        transport._tempDataBuffer
-        or transport.dataBuffer
-        or transport.TLS
-        or not transport.connected
-        or transport.disconnecting
-        or transport._writeDisconnected
-    ):
+    sock = direct_socket(transport)
+    if sock is None:
         return False
     try:
-        sent = transport.socket.send(data)
+        sent = sock.send(data)
     except OSError:
         # As in send_now: nothing taken; the transport's own attempt
         # finds and reports a broken connection.
