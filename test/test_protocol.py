@@ -30,7 +30,11 @@ from stomp_twisted.errors import (
     UnrepresentableHeader,
 )
 from stomp_twisted.frame import Frame, FrameLimits, parse_frames, serialize_frame
-from stomp_twisted.protocol import StompProtocol
+from stomp_twisted.protocol import (
+    ACTIVEMQ_BUSY_FRAME_SIZE,
+    BUSY_READ_FRAMES,
+    StompProtocol,
+)
 
 CONNECTED_12 = b"CONNECTED\nversion:1.2\n\n\0"
 CONNECTED_11 = b"CONNECTED\nversion:1.1\n\n\0"
@@ -1200,3 +1204,60 @@ class HostileBytesTests(SynchronousTestCase):
                 [outcome] = outcomes
                 if isinstance(outcome, Failure):
                     self.assertIsInstance(outcome.value, StompError)
+
+
+class BusyReadPauseTests(SynchronousTestCase):
+    """
+    After a busy read (L{BUSY_READ_FRAMES} frames or more in less than
+    L{FULL_READ} bytes) reading stops for L{StompProtocol.read_pause}; from
+    ActiveMQ Classic only when the read's frames average fewer than
+    L{ACTIVEMQ_BUSY_FRAME_SIZE} bytes.
+    """
+
+    def _paused_after(self, server: str | None, frames: int, body: int) -> bool:
+        # Whether one read of that many MESSAGEs pauses reading, and, if it
+        # does, that reading resumes read_pause later.
+        clock = Clock()
+        handler = RecordingHandler()
+        protocol = StompProtocol(
+            handler, Frame("CONNECT", {"accept-version": "1.2", "host": "h"}), clock=clock
+        )
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        server_line = b"" if server is None else b"server:%s\n" % server.encode()
+        protocol.dataReceived(b"CONNECTED\nversion:1.2\n%s\n\0" % server_line)
+        protocol.dataReceived(b"".join(message(n, b"x" * body) for n in range(frames)))
+        received = [name for name, _ in handler.events].count("frame")
+        self.assertEqual(received, frames)
+        paused = transport.producerState == "paused"
+        if paused:
+            clock.advance(protocol.read_pause)
+            self.assertEqual(transport.producerState, "producing")
+        return paused
+
+    def test_small_frames(self) -> None:
+        """
+        A busy read of short frames pauses, from any broker; fewer frames
+        do not.
+        """
+        for server in (None, "RabbitMQ/3.10.8", "ActiveMQ/5.17.2", "ActiveMQ-Artemis/2.31"):
+            self.assertTrue(self._paused_after(server, BUSY_READ_FRAMES, 100), server)
+            self.assertFalse(self._paused_after(server, BUSY_READ_FRAMES - 1, 100), server)
+
+    def test_long_frames(self) -> None:
+        """
+        A busy read of 2 KiB frames pauses, except from ActiveMQ Classic;
+        a full read never does.
+        """
+        self.assertTrue(self._paused_after("RabbitMQ/3.10.8", 8, 2048))
+        self.assertTrue(self._paused_after("ActiveMQ-Artemis/2.31", 8, 2048))
+        self.assertFalse(self._paused_after("ActiveMQ/5.17.2", 8, 2048))
+        # Frames just shorter than the size, head included, still pause.
+        body = max(
+            n
+            for n in range(ACTIVEMQ_BUSY_FRAME_SIZE)
+            if len(message(0, b"x" * n)) < ACTIVEMQ_BUSY_FRAME_SIZE
+        )
+        self.assertTrue(self._paused_after("ActiveMQ/5.17.2", 8, body))
+        self.assertFalse(self._paused_after("ActiveMQ/5.17.2", 8, body + 1))
+        self.assertFalse(self._paused_after(None, 40, 2048))  # over FULL_READ bytes
