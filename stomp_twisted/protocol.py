@@ -33,6 +33,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from ._closing import TransportCloser
+from ._direct_send import quick_ack
 from ._encoder import serialize_frame_pieces
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter, Written
 from .errors import (
@@ -241,16 +242,14 @@ class StompProtocol(LineReceiver):
         decoder = self._decoder
         decoder.receive_data(data)
         handler = self._handler
-        # (Bound once per read: two events per MESSAGE from RabbitMQ, which
-        # ends each frame with an EOL.)
+        # (Bound once per read: RabbitMQ's EOLs make two events a MESSAGE.)
         next_event = decoder.next_event
         frame_received = handler.frame_received
         heartbeat_received = handler.heartbeat_received
         frames = 0
-        # Batch what the MESSAGEs of this read make the layer above write
-        # (WRITE_BATCH).  A read dispatched from within another (a callback
-        # resuming a paused connection) adds to the same batch: frames
-        # keep their order.
+        # Batch what this read's MESSAGEs make the layer above write
+        # (WRITE_BATCH).  A read dispatched within another (a callback
+        # resuming reading) adds to its batch: frames keep their order.
         batching = self._writer.begin_batch()
         try:
             while not self.paused and not self._closing:
@@ -277,6 +276,8 @@ class StompProtocol(LineReceiver):
         self.line_mode = 0 if decoder.in_body else 1
         if frames >= BUSY_READ_FRAMES:
             self._pause_reading_briefly(frames, len(data))
+        elif frames:
+            quick_ack(self.transport)
 
     def _frame_received_unbatched(self, frame: Frame) -> None:
         # The handshake, receipts and errors: what their callers write in

@@ -20,7 +20,7 @@ from twisted.internet.interfaces import IListeningPort, ITCPTransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from stomp_twisted import _writer
@@ -28,6 +28,7 @@ from stomp_twisted._direct_send import (
     MAX_PIECES,
     direct_socket,
     no_delay,
+    quick_ack,
     send_at_once,
     send_now,
 )
@@ -305,6 +306,20 @@ class LoopbackTests(TestCase):
         """
         sock = self.transport.socket
         self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def test_quick_ack(self) -> None:
+        """
+        L{quick_ack} turns the connection's delayed ACKs off for now
+        (C{TCP_QUICKACK}, on Linux); on other transports it does nothing.
+        """
+        if not hasattr(socket, "TCP_QUICKACK"):
+            raise SkipTest("no TCP_QUICKACK on this system")
+        sock = self.transport.socket
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        quick_ack(self.transport)
+        self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK))
+        quick_ack(StringTransport())
+        quick_ack(None)
 
     def test_send_more_errors(self) -> None:
         """

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import provider
 
+from stomp_twisted import protocol as protocol_module
 from stomp_twisted.errors import (
     BrokerError,
     ConnectionLost,
@@ -1261,3 +1262,25 @@ class BusyReadPauseTests(SynchronousTestCase):
         self.assertTrue(self._paused_after("ActiveMQ/5.17.2", 8, body))
         self.assertFalse(self._paused_after("ActiveMQ/5.17.2", 8, body + 1))
         self.assertFalse(self._paused_after(None, 40, 2048))  # over FULL_READ bytes
+
+
+class QuickAckTests(SynchronousTestCase):
+    """
+    A read of fewer than L{BUSY_READ_FRAMES} frames (light load) is
+    acknowledged at once (L{quick_ack}); a busy read, or one that ends no
+    frame, is not.
+    """
+
+    def test_light_reads(self) -> None:
+        acked: list[object] = []
+        self.patch(protocol_module, "quick_ack", acked.append)
+        _, protocol, transport = connected()
+        acked.clear()
+        protocol.dataReceived(message(1))
+        self.assertEqual(acked, [transport])
+        protocol.dataReceived(message(2)[:10])
+        self.assertEqual(acked, [transport])
+        protocol.dataReceived(message(2)[10:] + message(3))
+        self.assertEqual(acked, [transport, transport])
+        protocol.dataReceived(b"".join(message(n) for n in range(BUSY_READ_FRAMES)))
+        self.assertEqual(len(acked), 2)
