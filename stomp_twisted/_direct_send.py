@@ -226,19 +226,16 @@ _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 def quick_ack(transport: object) -> None:
     """
     Acknowledge what C{transport}, a plain Twisted TCP connection (on
-    Linux), has received now, not with the next bytes written.  Else do
-    nothing.  The protocol asks for it after a read that ends inside a
-    frame (and did not fill the read buffer): the rest may be held back
-    until this read is acknowledged.
+    Linux), has received now, not with the next frame written: after a
+    read of a few frames, at light load.  Else do nothing.
 
     Linux delays the ACK of a read in an interactive exchange, to send it
-    with the reply, up to 40 ms.  When a broker writes a frame in two
-    pieces, Nagle's algorithm on its side holds the second until the first
-    is acknowledged, that is until the client next writes: ActiveMQ's
-    round trips at 200 a second then take 4.5-5 ms, a whole interval
-    (bench/raw_twisted.py, p50, 5 of 8 runs; with an ACK after each read,
-    0 of 8; after each read that ends inside a frame, 0 of 8).  Acking
-    only those reads adds no packet to the usual exchange.
+    with the reply, up to 40 ms.  When the broker's next frame waits for
+    that ACK (Nagle's algorithm on the broker's side, its frame written in
+    two pieces), it waits for whatever the client sends next: ActiveMQ's
+    round trips at 200 a second took 4.5-5 ms, a whole interval, in 5 of
+    8 runs of bench/raw_twisted.py (p50), and in none of 8 with an ACK
+    after each read.
     """
     if _QUICKACK is None or type(transport) not in DIRECT_TYPES:
         return

@@ -276,7 +276,7 @@ class StompProtocol(LineReceiver):
         self.line_mode = 0 if decoder.in_body else 1
         if frames >= BUSY_READ_FRAMES:
             self._pause_reading_briefly(frames, len(data))
-        elif decoder.buffered and len(data) < FULL_READ:
+        elif frames:
             quick_ack(self.transport)
 
     def _frame_received_unbatched(self, frame: Frame) -> None:
