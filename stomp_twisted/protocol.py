@@ -112,7 +112,7 @@ FULL_READ = 64 * 1024
 #: From ActiveMQ Classic (C{server:ActiveMQ/...}), only a busy read of
 #: frames shorter than this on average pauses: it delivers longer frames
 #: faster to a reader that never pauses (the benchmark's 2 KiB, 4 KiB and
-#: 10 KiB bodies: 16-30% more messages a second, and less CPU per message,
+#: 10 KiB bodies: 19-44% more messages a second, and less CPU per message,
 #: without the pause), while RabbitMQ delivers faster with it at every size.
 ACTIVEMQ_BUSY_FRAME_SIZE = 1024
 
