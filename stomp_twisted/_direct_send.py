@@ -231,11 +231,13 @@ def quick_ack(transport: object) -> None:
 
     Linux delays the ACK of a read in an interactive exchange, to send it
     with the reply, up to 40 ms.  When the broker's next frame waits for
-    that ACK (Nagle's algorithm on the broker's side, its frame written in
-    two pieces), it waits for whatever the client sends next: ActiveMQ's
-    round trips at 200 a second took 4.5-5 ms, a whole interval, in 5 of
-    8 runs of bench/raw_twisted.py (p50), and in none of 8 with an ACK
-    after each read.
+    that ACK (Nagle's algorithm on the broker's side: a small frame
+    written while its last is unacknowledged, as when it answers two
+    requests at once), it waits for whatever the client sends next, and
+    the frame after it waits in turn: ActiveMQ's round trips at 200 a
+    second took 4.5-5 ms, a whole interval, in 5 of 8 runs of
+    bench/raw_twisted.py (p50), and in none of 8 with an ACK after each
+    read (docs/performance.rst has the capture).
     """
     if _QUICKACK is None or type(transport) not in DIRECT_TYPES:
         return

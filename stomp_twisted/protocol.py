@@ -116,6 +116,22 @@ FULL_READ = 64 * 1024
 #: without the pause), while RabbitMQ delivers faster with it at every size.
 ACTIVEMQ_BUSY_FRAME_SIZE = 1024
 
+#: Brokers (C{server} header prefixes) that disable Nagle's algorithm on
+#: their STOMP connections by default, so that none of their frames waits
+#: for the client's ACK of the one before (RabbitMQ's C{rabbitmq_stomp}
+#: listens with C{{nodelay, true}}): reads from them are not acknowledged
+#: at once (L{quick_ack}), which costs a pure ACK segment a light read.
+NO_DELAY_SERVERS = ("RabbitMQ/",)
+
+
+def _tuned_for(server: str) -> tuple[int, bool]:
+    # What depends on the broker, by CONNECTED's server header ("" for a
+    # broker not yet known, or that does not say): the average frame size
+    # under which a busy read pauses, and whether light reads are
+    # acknowledged at once.
+    busy_frame_size = ACTIVEMQ_BUSY_FRAME_SIZE if server.startswith("ActiveMQ/") else FULL_READ
+    return busy_frame_size, not server.startswith(NO_DELAY_SERVERS)
+
 
 def _shown(value: str) -> str:
     # A header value for a message: a hostile broker may send a long one.
@@ -208,7 +224,7 @@ class StompProtocol(LineReceiver):
         self.connected_frame: Frame | None = None
         self.heartbeat: HeartbeatIntervals | None = None
         self._read_resumer: IDelayedCall | None = None
-        self._busy_frame_size = FULL_READ
+        self._busy_frame_size, self._quick_ack = _tuned_for("")
         #: Bytes received from the broker, for L{stomp_twisted.stats}.
         self.bytes_received = 0
 
@@ -276,7 +292,7 @@ class StompProtocol(LineReceiver):
         self.line_mode = 0 if decoder.in_body else 1
         if frames >= BUSY_READ_FRAMES:
             self._pause_reading_briefly(frames, len(data))
-        elif frames:
+        elif frames and self._quick_ack:
             quick_ack(self.transport)
 
     def _frame_received_unbatched(self, frame: Frame) -> None:
@@ -535,8 +551,7 @@ class StompProtocol(LineReceiver):
         self._decoder.version = version
         self.connected_frame = frame
         self.heartbeat = intervals
-        if frame.headers.get("server", "").startswith("ActiveMQ/"):
-            self._busy_frame_size = ACTIVEMQ_BUSY_FRAME_SIZE
+        self._busy_frame_size, self._quick_ack = _tuned_for(frame.headers.get("server", ""))
         if monitor is not None:
             self._heartbeats = self._writer.monitor = monitor
             if self.paused:

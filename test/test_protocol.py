@@ -1284,3 +1284,25 @@ class QuickAckTests(SynchronousTestCase):
         self.assertEqual(acked, [transport, transport])
         protocol.dataReceived(b"".join(message(n) for n in range(BUSY_READ_FRAMES)))
         self.assertEqual(len(acked), 2)
+
+    def test_not_from_no_delay_brokers(self) -> None:
+        """
+        Reads from a broker that turns Nagle's algorithm off (RabbitMQ,
+        L{NO_DELAY_SERVERS}) are not acknowledged at once: none of its
+        frames waits for the ACK.  From any other, or one that does not
+        say, they are.
+        """
+        for server, quick in (
+            ("RabbitMQ/3.10.8", False),
+            ("ActiveMQ/5.17.2", True),
+            ("ActiveMQ-Artemis/2.31", True),
+            (None, True),
+        ):
+            acked: list[object] = []
+            self.patch(protocol_module, "quick_ack", acked.append)
+            server_line = b"" if server is None else b"server:%s\n" % server.encode()
+            _, protocol, transport = connected(b"CONNECTED\nversion:1.2\n%s\n\0" % server_line)
+            acked.clear()
+            protocol.dataReceived(message(1))
+            protocol.dataReceived(message(2))
+            self.assertEqual(acked, [transport, transport] if quick else [], server)
