@@ -22,6 +22,7 @@ import socket
 from collections.abc import Sequence
 from contextlib import suppress
 from errno import EAGAIN, ENOBUFS, EWOULDBLOCK
+from functools import cache
 from typing import Any
 
 from twisted.internet import main, tcp
@@ -39,6 +40,8 @@ __all__ = [
     "send_at_once",
     "send_more",
     "send_now",
+    "wide_send_buffer",
+    "widen_send_buffer",
     "write_behind",
 ]
 
@@ -246,3 +249,64 @@ def quick_ack(transport: object) -> None:
     # transport reports the usual way.
     with suppress(OSError):
         transport.socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+#: The send buffer a TCP connection asks for once it writes a large frame
+#: (L{widen_send_buffer}); Linux doubles it, for its own bookkeeping.
+WIDE_SEND_BUFFER = 4 * 1024 * 1024
+
+
+def wide_send_buffer(allowed: int, automatic: int) -> int | None:
+    """
+    @param allowed: the most a socket may ask for (C{net.core.wmem_max}).
+    @param automatic: the most Linux's own sizing gives a socket (the
+        third of C{net.ipv4.tcp_wmem}), which asking turns off.
+    @return: what L{widen_send_buffer} asks for: as much of
+        L{WIDE_SEND_BUFFER} as is allowed, if the kernel's double of that
+        is more than the automatic sizing's most; else C{None} (Debian's
+        default allows 208 KiB, against 4 MiB by the automatic sizing).
+    """
+    wanted = min(WIDE_SEND_BUFFER, allowed)
+    return wanted if 2 * wanted > automatic else None
+
+
+@cache
+def _system_wide_send_buffer() -> int | None:
+    # Read once: the limits are the system's.
+    try:
+        with open("/proc/sys/net/core/wmem_max") as limit:
+            allowed = int(limit.read())
+        with open("/proc/sys/net/ipv4/tcp_wmem") as sizing:
+            automatic = int(sizing.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+    return wide_send_buffer(allowed, automatic)
+
+
+def widen_send_buffer(transport: object) -> None:
+    """
+    Let C{transport}, a plain Twisted TCP connection on Linux that writes
+    large frames, hold more unsent bytes in the kernel than Linux's own
+    sizing lets it (C{SO_SNDBUF}), where the system allows more; else do
+    nothing.
+
+    A publisher of 1 MiB bodies outruns the broker: its socket is full
+    from the second frame on, and each frame goes out in pieces, as the
+    broker's reads make room, a turn of the reactor and a few system calls
+    each.  A larger buffer takes more of a frame a turn.  Publishing 150
+    bodies of 1 MiB to ActiveMQ (6 interleaved runs, medians): 471 us of
+    CPU a message with Linux's sizing (at most 4 MiB here), 347 with an
+    8 MiB buffer, against stomp.py's 433, at the same rate; half the sends
+    and reactor turns (C{strace -c}: 53 C{sendto} and 57 C{epoll_wait}
+    against 108 and 112).  To RabbitMQ, which reads faster, it made no
+    difference (359 and 344 us).  Only connections that write large
+    frames ask: the kernel holds more of what a slow broker has not read
+    yet.
+    """
+    size = _system_wide_send_buffer()
+    if size is None or type(transport) not in DIRECT_TYPES:
+        return
+    assert isinstance(transport, tcp.Connection)
+    # As in quick_ack: a broken socket is the transport's to report.
+    with suppress(OSError):
+        transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)

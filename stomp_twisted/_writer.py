@@ -22,6 +22,7 @@ from ._direct_send import (
     send_at_once,
     send_more,
     send_now,
+    widen_send_buffer,
     write_behind,
 )
 from ._encoder import FrameBytes
@@ -118,6 +119,9 @@ class ConnectionWriter:
         # When bytes last went to the socket at once, outside a read
         # (None: not since the last read began); see BURST_GAP.
         self._sent_at: float | None = None
+        # Whether a large frame was written on this connection (whose
+        # socket's send buffer was then widened).
+        self._large_written = False
         self.bytes_written = 0
         self.send_buffer_full = False
         self.monitor: HeartbeatMonitor | None = None
@@ -199,6 +203,9 @@ class ConnectionWriter:
         # socket: given the pieces, that join is the body's one copy.
         size = sum(map(len, pieces))
         self.bytes_written += size
+        if not self._large_written:
+            self._large_written = True
+            widen_send_buffer(transport)
         batch = self._batch
         if batch is None:
             # Sent at once whenever the transport holds nothing, burst or

@@ -23,14 +23,17 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface import implementer
 
-from stomp_twisted import _writer
+from stomp_twisted import _direct_send, _writer
 from stomp_twisted._direct_send import (
     MAX_PIECES,
+    WIDE_SEND_BUFFER,
     direct_socket,
     no_delay,
     quick_ack,
     send_at_once,
     send_now,
+    wide_send_buffer,
+    widen_send_buffer,
 )
 from stomp_twisted._encoder import serialize_frame_pieces
 from stomp_twisted._writer import ConnectionWriter
@@ -122,6 +125,9 @@ class LoopbackTests(TestCase):
     def setUp(self) -> Any:
         self.client, self.peer = yield loopback(self)
         self.transport: Any = self.client.transport
+        # The tests set small send buffers, so that a large frame is sent
+        # in part: the first large frame must not widen them.
+        self.patch(_direct_send, "_system_wide_send_buffer", lambda: None)
         self.writer = ConnectionWriter(self.client, max_send_buffer=4 * MIB)
         self.writer.attach()
         self.monitor = _Monitor()
@@ -320,6 +326,52 @@ class LoopbackTests(TestCase):
         self.assertTrue(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK))
         quick_ack(StringTransport())
         quick_ack(None)
+
+    def test_widen_send_buffer(self) -> None:
+        """
+        L{widen_send_buffer} sets the socket's C{SO_SNDBUF} to what the
+        system allows (which Linux doubles), and nothing where it allows no
+        more than Linux's own sizing; on other transports it does nothing.
+        """
+        sock = self.transport.socket
+        before = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        self.patch(_direct_send, "_system_wide_send_buffer", lambda: None)
+        widen_send_buffer(self.transport)
+        self.assertEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), before)
+        # Under any system's net.core.wmem_max (212,992 by default).
+        size = 100_000
+        self.patch(_direct_send, "_system_wide_send_buffer", lambda: size)
+        widen_send_buffer(self.transport)
+        self.assertEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), 2 * size)
+        widen_send_buffer(StringTransport())
+        widen_send_buffer(None)
+
+    def test_wide_send_buffer(self) -> None:
+        """
+        What is asked for: as much of L{WIDE_SEND_BUFFER} as is allowed,
+        only where the kernel's double of it beats the automatic sizing.
+        """
+        mib = 1024 * 1024
+        self.assertEqual(wide_send_buffer(4 * mib, 4 * mib), WIDE_SEND_BUFFER)
+        self.assertEqual(wide_send_buffer(64 * mib, 4 * mib), WIDE_SEND_BUFFER)
+        self.assertEqual(wide_send_buffer(3 * mib, 4 * mib), 3 * mib)
+        # Debian's defaults: asking would shrink the buffer.
+        self.assertIsNone(wide_send_buffer(212_992, 4 * mib))
+        self.assertIsNone(wide_send_buffer(2 * mib, 4 * mib))
+
+    def test_large_frame_widens(self) -> None:
+        """
+        The first large frame written (its pieces) widens the socket's
+        send buffer, once a connection; small frames do not.
+        """
+        widened: list[object] = []
+        self.patch(_writer, "widen_send_buffer", widened.append)
+        self.writer.write(b"SEND\n\n\0")
+        self.assertEqual(widened, [])
+        frame = Frame("SEND", {"destination": "/queue/a"}, b"x" * 100_000)
+        self.writer.write(serialize_frame_pieces(frame, "1.2"))
+        self.writer.write(serialize_frame_pieces(frame, "1.2"))
+        self.assertEqual(widened, [self.transport])
 
     def test_send_more_errors(self) -> None:
         """
