@@ -38,9 +38,9 @@ __all__ = [
     "no_delay",
     "quick_ack",
     "send_at_once",
+    "send_buffer_to_ask",
     "send_more",
     "send_now",
-    "wide_send_buffer",
     "widen_send_buffer",
     "write_behind",
 ]
@@ -256,7 +256,7 @@ def quick_ack(transport: object) -> None:
 WIDE_SEND_BUFFER = 4 * 1024 * 1024
 
 
-def wide_send_buffer(allowed: int, automatic: int) -> int | None:
+def send_buffer_to_ask(allowed: int, automatic: int) -> int | None:
     """
     @param allowed: the most a socket may ask for (C{net.core.wmem_max}).
     @param automatic: the most Linux's own sizing gives a socket (the
@@ -271,7 +271,7 @@ def wide_send_buffer(allowed: int, automatic: int) -> int | None:
 
 
 @cache
-def _system_wide_send_buffer() -> int | None:
+def _system_send_buffer_to_ask() -> int | None:
     # Read once: the limits are the system's.
     try:
         with open("/proc/sys/net/core/wmem_max") as limit:
@@ -280,7 +280,7 @@ def _system_wide_send_buffer() -> int | None:
             automatic = int(sizing.read().split()[2])
     except (OSError, ValueError, IndexError):
         return None
-    return wide_send_buffer(allowed, automatic)
+    return send_buffer_to_ask(allowed, automatic)
 
 
 def widen_send_buffer(transport: object) -> None:
@@ -303,7 +303,7 @@ def widen_send_buffer(transport: object) -> None:
     frames ask: the kernel holds more of what a slow broker has not read
     yet.
     """
-    size = _system_wide_send_buffer()
+    size = _system_send_buffer_to_ask()
     if size is None or type(transport) not in DIRECT_TYPES:
         return
     assert isinstance(transport, tcp.Connection)

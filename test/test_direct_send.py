@@ -31,8 +31,8 @@ from stomp_twisted._direct_send import (
     no_delay,
     quick_ack,
     send_at_once,
+    send_buffer_to_ask,
     send_now,
-    wide_send_buffer,
     widen_send_buffer,
 )
 from stomp_twisted._encoder import serialize_frame_pieces
@@ -127,7 +127,7 @@ class LoopbackTests(TestCase):
         self.transport: Any = self.client.transport
         # The tests set small send buffers, so that a large frame is sent
         # in part: the first large frame must not widen them.
-        self.patch(_direct_send, "_system_wide_send_buffer", lambda: None)
+        self.patch(_direct_send, "_system_send_buffer_to_ask", lambda: None)
         self.writer = ConnectionWriter(self.client, max_send_buffer=4 * MIB)
         self.writer.attach()
         self.monitor = _Monitor()
@@ -335,12 +335,12 @@ class LoopbackTests(TestCase):
         """
         sock = self.transport.socket
         before = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-        self.patch(_direct_send, "_system_wide_send_buffer", lambda: None)
+        self.patch(_direct_send, "_system_send_buffer_to_ask", lambda: None)
         widen_send_buffer(self.transport)
         self.assertEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), before)
         # Under any system's net.core.wmem_max (212,992 by default).
         size = 100_000
-        self.patch(_direct_send, "_system_wide_send_buffer", lambda: size)
+        self.patch(_direct_send, "_system_send_buffer_to_ask", lambda: size)
         widen_send_buffer(self.transport)
         self.assertEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF), 2 * size)
         widen_send_buffer(StringTransport())
@@ -352,12 +352,12 @@ class LoopbackTests(TestCase):
         only where the kernel's double of it beats the automatic sizing.
         """
         mib = 1024 * 1024
-        self.assertEqual(wide_send_buffer(4 * mib, 4 * mib), WIDE_SEND_BUFFER)
-        self.assertEqual(wide_send_buffer(64 * mib, 4 * mib), WIDE_SEND_BUFFER)
-        self.assertEqual(wide_send_buffer(3 * mib, 4 * mib), 3 * mib)
+        self.assertEqual(send_buffer_to_ask(4 * mib, 4 * mib), WIDE_SEND_BUFFER)
+        self.assertEqual(send_buffer_to_ask(64 * mib, 4 * mib), WIDE_SEND_BUFFER)
+        self.assertEqual(send_buffer_to_ask(3 * mib, 4 * mib), 3 * mib)
         # Debian's defaults: asking would shrink the buffer.
-        self.assertIsNone(wide_send_buffer(212_992, 4 * mib))
-        self.assertIsNone(wide_send_buffer(2 * mib, 4 * mib))
+        self.assertIsNone(send_buffer_to_ask(212_992, 4 * mib))
+        self.assertIsNone(send_buffer_to_ask(2 * mib, 4 * mib))
 
     def test_large_frame_widens(self) -> None:
         """
