@@ -338,11 +338,11 @@ class StompClient:
             arguments.check_header_text(destination, "destination")
         if receipt is not True and receipt is not False:
             arguments.check_bool(receipt, "receipt")
-        sender = self._factory._sender
+        factory = self._factory
+        sender = factory._sender
         if not receipt and transaction is None and type(body) is bytes and sender.outbox is None:
             return sender.send_plain(destination, headers, body)
         frame_headers = arguments.send_headers(headers, destination)
-        factory = self._factory
         if transaction is not None:
             try:
                 frame_headers["transaction"] = factory._transactions.transaction_id(transaction)
