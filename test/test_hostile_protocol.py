@@ -31,8 +31,10 @@ from .hostile import BrokerSide, Script, ScriptedBroker, deadline, reactor
 FAST = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, jitter=0.0, refused_delay=0.01)
 
 #: What the client writes while the broker reads nothing: far more than
-#: the kernel's loopback buffers hold (a few MiB, tcp_rmem's maximum at
-#: most), so that closing can never flush it.
+#: the kernel's loopback buffers hold (the broker's receive buffer, which
+#: does not grow while it reads nothing, and the client's send buffer:
+#: 8 MiB at most, widened for large frames by widen_send_buffer), so that
+#: closing can never flush it.
 STUCK_BYTES = 48 * 1024 * 1024
 CHUNK = 1024 * 1024
 
