@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DESTINATION ?= /queue/demo
 
-.PHONY: install listen demo-send test lint docs brokers clean check-package test-pythons
+.PHONY: install listen demo-send test lint docs brokers clean check-package test-pythons \
+	compiled test-compiled
 
 # A normal (not editable) install: a default editable install hides
 # twisted/plugins/ from twistd.  Sources run from the work tree anyway,
@@ -63,6 +64,17 @@ check-package: install
 test-pythons: install
 	VENV=$(VENV) bash scripts/test_pythons
 
+# The package with its codec compiled by mypyc (setup.py's
+# STOMP_TWISTED_COMPILE=1), into build/compiled/, rebuilt when a source
+# changes; and the tests that need no broker run on it (CI runs them).
+compiled: build/compiled/.built
+build/compiled/.built: $(VENV)/.deps setup.py setup.cfg $(wildcard stomp_twisted/*.py)
+	VENV=$(VENV) bash scripts/build_compiled build/compiled
+	touch $@
+
+test-compiled: compiled
+	$(PY) scripts/run_trial.py --no-brokers --compiled build/compiled
+
 clean:
 	rm -rf build dist docs/_build _trial_temp* *.egg-info
 
@@ -79,6 +91,6 @@ bench-memory: install
 # raw-socket ceiling and the codec micro-benchmark; about 15 minutes, or
 # 2 with BENCH_ARGS=--quick.  Rewrites docs/_perf_table.rst.
 .PHONY: bench
-bench: install
+bench: install compiled
 	@bash scripts/brokers start
 	$(PY) -m bench.run $(BENCH_ARGS)

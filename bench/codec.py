@@ -4,6 +4,10 @@ process, no broker.
 
     PYTHONPATH=. .venv/bin/python -m bench.codec [--frames 100000] [--repeat 5]
 
+With the codec compiled (C{scripts/build_compiled}), the same from that
+build: C{PYTHONPATH=build/compiled:. .venv/bin/python -P -m bench.codec}
+(C{-P}: the tree's own pure package is then not first on C{sys.path}).
+
 Parsing: a buffer of C{--frames} MESSAGE frames shaped as RabbitMQ sends
 them (seven headers, a 100-byte body, content-length, an EOL after each
 NUL) is fed in 64 KiB chunks, all the way to frame objects with decoded
@@ -49,6 +53,7 @@ from stomp.transport import BaseTransport
 from stompman import FrameParser, MessageFrame, SendFrame, dump_frame
 
 from bench.harness import emit, make_body, summarize
+from stomp_twisted import _decoder as decoder_module
 from stomp_twisted.frame import (
     HEARTBEAT,
     NEED_DATA,
@@ -267,6 +272,8 @@ def run(frames: int = 100_000, repeat: int = 5, stompman: bool = True) -> dict[s
     return {
         "frames": frames,
         "repeat": repeat,
+        # (The pure decoder, or the one compiled by mypyc: bench.run checks.)
+        "decoder": decoder_module.__file__,
         "rates": rates,
         "summary": {
             operation: {name: summarize(values) for name, values in by_name.items()}

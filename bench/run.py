@@ -42,6 +42,9 @@ from bench.harness import BROKERS, Broker, parse_result, summarize, unique_queue
 from bench.targets import WORKLOAD_METRICS, every_workload, targets
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: Where scripts/build_compiled puts the package with its codec compiled.
+COMPILED_BUILD = ROOT / "build" / "compiled"
 # Included by docs/performance.rst (not .rst: Sphinx would take it for a
 # page of its own).
 TABLE_FILE = ROOT / "docs" / "_perf_table.inc"
@@ -52,6 +55,9 @@ RAW_PUBLISH = "raw writer"
 RAW_EAGER = "raw reader, eager"
 RAW_BATCH = "raw reader, batching"
 RAW_TWISTED = "raw Twisted client"
+#: stomp_twisted from COMPILED_BUILD: the workloads where the decoder's
+#: share of the work is largest, when make bench has built it.
+COMPILED = "stomp_twisted, compiled"
 KIB = 1024
 MIB = 1024 * 1024
 
@@ -90,6 +96,9 @@ class Spec:
 def specs(quick: bool) -> list[Spec]:
     n = 10_000 if quick else 20_000
     everyone = CLIENTS
+    compiled = (COMPILED,) if (COMPILED_BUILD / "stomp_twisted").is_dir() else ()
+    # (Each compiled row right under the pure one.)
+    with_compiled = (CLIENTS[0], *compiled, *CLIENTS[1:])
     return [
         Spec(
             "publish",
@@ -103,7 +112,7 @@ def specs(quick: bool) -> list[Spec]:
             "consume",
             "consume, ack:auto",
             "consume",
-            (RAW_EAGER, RAW_BATCH, *everyone),
+            (RAW_EAGER, RAW_BATCH, *with_compiled),
             n,
             prefill=True,
         ),
@@ -139,7 +148,7 @@ def specs(quick: bool) -> list[Spec]:
             "rtt-low",
             "round trip at 200 msg/s",
             "rtt-low",
-            (RAW_TWISTED, *everyone),
+            (RAW_TWISTED, *with_compiled),
             300 if quick else 1000,
             latency=True,
         ),
@@ -156,7 +165,7 @@ def specs(quick: bool) -> list[Spec]:
             "consume-10k",
             "consume, 10 KiB bodies",
             "consume",
-            (RAW_EAGER, RAW_BATCH, *everyone),
+            (RAW_EAGER, RAW_BATCH, *with_compiled),
             # 10,000, not 3,000: a run of 3,000 lasted 0.1-0.3 s on ActiveMQ,
             # and its rate for the same client varied four-fold.
             3000 if quick else 10_000,
@@ -180,7 +189,7 @@ def specs(quick: bool) -> list[Spec]:
             "consume-1m",
             "consume, 1 MiB bodies",
             "consume",
-            (RAW_EAGER, RAW_BATCH, *everyone),
+            (RAW_EAGER, RAW_BATCH, *with_compiled),
             50 if quick else 150,
             size=MIB,
             counts={"stompman": 3},
@@ -206,6 +215,11 @@ def child_command(spec: Spec, client: str, broker: Broker, queue: str, count: in
     if client == RAW_BATCH:
         return [python, "-m", "bench.raw", "consume-batch", *common]
     extra = ["--window", str(spec.window), "--rate", str(spec.rate)]
+    if client == COMPILED:
+        # -P: the tree's own (pure) package is not first on sys.path
+        # (run_one puts COMPILED_BUILD there).
+        workload = ["bench.workloads", "stomp_twisted", spec.workload]
+        return [python, "-P", "-m", *workload, *common, *extra]
     return [python, "-m", "bench.workloads", client, spec.workload, *common, *extra]
 
 
@@ -217,7 +231,8 @@ def run_one(spec: Spec, client: str, broker: Broker, timeout: float) -> dict[str
             raw.fill(broker, queue, count, spec.size)
         except (OSError, RuntimeError) as error:  # the broker is down, restarting...
             return {"error": f"could not fill the queue: {error}"}
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    path = f"{COMPILED_BUILD}{os.pathsep}{ROOT}" if client == COMPILED else str(ROOT)
+    env = dict(os.environ, PYTHONPATH=path)
     command = child_command(spec, client, broker, queue, count)
     started = time.monotonic()
     try:
@@ -253,11 +268,39 @@ def rotated(items: tuple[str, ...], turn: int) -> list[str]:
 
 
 def run_codec(quick: bool) -> dict[str, Any]:
+    """
+    The codec micro-benchmark on the pure package and, where
+    C{build/compiled} holds a build with the codec compiled (C{make bench}
+    makes one), its parsing on that build too, as the operations
+    C{"parse, compiled"} and C{"parse ActiveMQ, compiled"}: a process
+    each, each against stomp.py in its own process.
+    """
+    result = _codec_process(quick, None)
+    if "error" in result or not (COMPILED_BUILD / "stomp_twisted").is_dir():
+        return result
+    compiled = _codec_process(quick, COMPILED_BUILD)
+    if "error" in compiled:
+        return {**result, "error": compiled["error"]}
+    if str(compiled.get("decoder", "")).endswith(".py"):
+        return {**result, "error": [f"{COMPILED_BUILD} ran the pure decoder"]}
+    for table in ("rates", "summary"):
+        for operation in ("parse", "parse ActiveMQ"):
+            result[table][f"{operation}, compiled"] = compiled[table][operation]
+    return result
+
+
+def _codec_process(quick: bool, compiled: Path | None) -> dict[str, Any]:
     # In one process, quick: more repetitions than the workloads.
     frames, repeat = (30_000, 3) if quick else (100_000, 7)
     command = [sys.executable, "-m", "bench.codec", "--json", "--frames", str(frames)]
     command += ["--repeat", str(repeat)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    path = str(ROOT)
+    if compiled is not None:
+        # -P: the tree's own (pure) package is not first on sys.path.
+        command[1:1] = ["-P"]
+        command.append("--no-stompman")
+        path = f"{compiled}{os.pathsep}{path}"
+    env = dict(os.environ, PYTHONPATH=path)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     result = parse_result(done.stdout)
     if result is None:

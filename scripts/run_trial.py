@@ -15,6 +15,11 @@ with C{CI} unset, so every broker test skips through
 C{test.brokers.require} and no other test can reach a broker even by
 mistake; the scripted fake brokers of C{test/hostile.py} listen on that
 namespace's loopback.
+
+With C{--compiled DIR} the package is imported from C{DIR}, a build of it
+with the codec compiled by mypyc (C{scripts/build_compiled}), and the
+tests from this tree: the run is refused unless the decoder it imports is
+the compiled one.
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ def main() -> int:
         action="store_true",
         help="run in a network namespace with no broker, so broker tests skip",
     )
+    parser.add_argument(
+        "--compiled",
+        metavar="DIR",
+        help="import stomp_twisted from DIR, a build with the codec compiled",
+    )
     parser.add_argument("tests", nargs="*", default=["test"])
     args = parser.parse_args()
     os.chdir(TOP)
@@ -52,6 +62,15 @@ def main() -> int:
         return 2
     env = dict(os.environ, PYTHONPATH=TOP + os.pathsep + os.environ.get("PYTHONPATH", ""))
     command = [sys.executable, "-m", "twisted.trial", "--reporter=bwverbose", *args.tests]
+    if args.compiled:
+        compiled = os.path.abspath(args.compiled)
+        env["PYTHONPATH"] = compiled + os.pathsep + env["PYTHONPATH"]
+        # -P: the current directory (this tree, whose stomp_twisted is the
+        # pure one) is not put first on sys.path.
+        command[1:1] = ["-P"]
+        if not imports_compiled(command[:2], env):
+            print(f"{compiled} holds no compiled stomp_twisted decoder", file=sys.stderr)
+            return 2
     if args.no_brokers:
         # A trial directory per Python, since scripts/test_pythons runs
         # several at once from the top of the tree.
@@ -88,6 +107,16 @@ def main() -> int:
         print(f"trial ran tests that are not ours: {foreign[:3]}", file=sys.stderr)
         return 3
     return 0
+
+
+def imports_compiled(python: list[str], env: dict[str, str]) -> bool:
+    """
+    Whether C{python}, in C{env}, imports a compiled decoder (an extension
+    module, not C{_decoder.py}).
+    """
+    check = "import stomp_twisted._decoder as d; print(d.__file__)"
+    found = subprocess.run([*python, "-c", check], env=env, capture_output=True, text=True)
+    return found.returncode == 0 and not found.stdout.strip().endswith(".py")
 
 
 def without_brokers(command: list[str], env: dict[str, str]) -> list[str] | None:

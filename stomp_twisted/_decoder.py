@@ -173,9 +173,10 @@ class FrameDecoder:
         """
         return len(self._buffer) - self._offset + self._pending_size
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """
-        Add received bytes to the buffer.
+        Add received bytes to the buffer.  A C{bytearray} or
+        C{memoryview} is copied to C{bytes} first.
         """
         if not data:
             return
