@@ -94,6 +94,19 @@ class PinTests(TestCase):
         self.assertEqual([r for r in published if "==" in r], [])
         self.assertNotIn("dev", parser["options.extras_require"])
 
+    def test_compiler_pinned_as_mypy(self) -> None:
+        """
+        The mypy that compiles the optional compiled decoder (setup.py's
+        C{MYPYC}, fetched by pip's build) is the one that type-checks the
+        sources it compiles (requirements-dev.txt).
+        """
+        setup_py = (TOP / "setup.py").read_text()
+        compiler = re.search(r'^MYPYC = "([^"]+)"$', setup_py, re.MULTILINE)
+        assert compiler is not None, "setup.py names no MYPYC"
+        pins = (TOP / "requirements-dev.txt").read_text().splitlines()
+        self.assertIn(compiler.group(1), pins)
+        self.assertTrue(compiler.group(1).startswith("mypy=="))
+
 
 class ReadmeTests(TestCase):
     """
