@@ -96,7 +96,7 @@ class Spec:
 def specs(quick: bool) -> list[Spec]:
     n = 10_000 if quick else 20_000
     everyone = CLIENTS
-    compiled = (COMPILED,) if (COMPILED_BUILD / "stomp_twisted").is_dir() else ()
+    compiled = (COMPILED,) if compiled_built() else ()
     # (Each compiled row right under the pure one.)
     with_compiled = (CLIENTS[0], *compiled, *CLIENTS[1:])
     return [
@@ -216,11 +216,30 @@ def child_command(spec: Spec, client: str, broker: Broker, queue: str, count: in
         return [python, "-m", "bench.raw", "consume-batch", *common]
     extra = ["--window", str(spec.window), "--rate", str(spec.rate)]
     if client == COMPILED:
-        # -P: the tree's own (pure) package is not first on sys.path
-        # (run_one puts COMPILED_BUILD there).
         workload = ["bench.workloads", "stomp_twisted", spec.workload]
-        return [python, "-P", "-m", *workload, *common, *extra]
+        return [*child_python(compiled=True)[0], "-m", *workload, *common, *extra]
     return [python, "-m", "bench.workloads", client, spec.workload, *common, *extra]
+
+
+def compiled_built() -> bool:
+    """
+    Whether C{COMPILED_BUILD} holds a build of the package.
+    """
+    return (COMPILED_BUILD / "stomp_twisted").is_dir()
+
+
+def child_python(compiled: bool = False) -> tuple[list[str], dict[str, str]]:
+    """
+    The interpreter command and environment of a child process that
+    imports stomp_twisted from the tree or, if C{compiled}, from
+    C{COMPILED_BUILD}, first on C{PYTHONPATH}; C{-P} then keeps the
+    current directory (the tree, whose package is the pure one) off
+    C{sys.path}.
+    """
+    if compiled:
+        path = f"{COMPILED_BUILD}{os.pathsep}{ROOT}"
+        return [sys.executable, "-P"], dict(os.environ, PYTHONPATH=path)
+    return [sys.executable], dict(os.environ, PYTHONPATH=str(ROOT))
 
 
 def run_one(spec: Spec, client: str, broker: Broker, timeout: float) -> dict[str, Any]:
@@ -231,8 +250,7 @@ def run_one(spec: Spec, client: str, broker: Broker, timeout: float) -> dict[str
             raw.fill(broker, queue, count, spec.size)
         except (OSError, RuntimeError) as error:  # the broker is down, restarting...
             return {"error": f"could not fill the queue: {error}"}
-    path = f"{COMPILED_BUILD}{os.pathsep}{ROOT}" if client == COMPILED else str(ROOT)
-    env = dict(os.environ, PYTHONPATH=path)
+    env = child_python(compiled=client == COMPILED)[1]
     command = child_command(spec, client, broker, queue, count)
     started = time.monotonic()
     try:
@@ -275,10 +293,10 @@ def run_codec(quick: bool) -> dict[str, Any]:
     C{"parse, compiled"} and C{"parse ActiveMQ, compiled"}: a process
     each, each against stomp.py in its own process.
     """
-    result = _codec_process(quick, None)
-    if "error" in result or not (COMPILED_BUILD / "stomp_twisted").is_dir():
+    result = _codec_process(quick)
+    if "error" in result or not compiled_built():
         return result
-    compiled = _codec_process(quick, COMPILED_BUILD)
+    compiled = _codec_process(quick, compiled=True)
     if "error" in compiled:
         return {**result, "error": compiled["error"]}
     if str(compiled.get("decoder", "")).endswith(".py"):
@@ -289,18 +307,12 @@ def run_codec(quick: bool) -> dict[str, Any]:
     return result
 
 
-def _codec_process(quick: bool, compiled: Path | None) -> dict[str, Any]:
+def _codec_process(quick: bool, compiled: bool = False) -> dict[str, Any]:
     # In one process, quick: more repetitions than the workloads.
     frames, repeat = (30_000, 3) if quick else (100_000, 7)
-    command = [sys.executable, "-m", "bench.codec", "--json", "--frames", str(frames)]
-    command += ["--repeat", str(repeat)]
-    path = str(ROOT)
-    if compiled is not None:
-        # -P: the tree's own (pure) package is not first on sys.path.
-        command[1:1] = ["-P"]
-        command.append("--no-stompman")
-        path = f"{compiled}{os.pathsep}{path}"
-    env = dict(os.environ, PYTHONPATH=path)
+    python, env = child_python(compiled)
+    command = [*python, "-m", "bench.codec", "--json", "--frames", str(frames)]
+    command += ["--repeat", str(repeat)] + (["--no-stompman"] if compiled else [])
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     result = parse_result(done.stdout)
     if result is None:
