@@ -41,9 +41,9 @@ from ._frame_types import (
     NeedData,
     check_version,
 )
-from .errors import FrameTooLarge, RemoteProtocolError
+from .errors import BadArgument, FrameTooLarge, RemoteProtocolError
 
-__all__ = ["FrameDecoder", "parse_frames"]
+__all__ = ["FrameDecoder"]
 
 _new_frame: Final = object.__new__
 
@@ -121,10 +121,11 @@ class FrameDecoder:
             omitted.
         @param commands: the commands to accept; any other is a
             L{RemoteProtocolError}.  Every STOMP command if omitted.
+        @raise TypeError: for arguments of the wrong type (L{BadArgument}).
         """
         self._version = check_version(version)
         self._unescape = UNESCAPERS[self._version]
-        self.limits = limits if limits is not None else FrameLimits()
+        self.limits = _checked_limits(limits)
         self._commands = (
             frozenset(commands) if commands is not None else (CLIENT_COMMANDS | SERVER_COMMANDS)
         )
@@ -175,13 +176,13 @@ class FrameDecoder:
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """
-        Add received bytes to the buffer.  A C{bytearray} or
-        C{memoryview} is copied to C{bytes} first.
+        Add received bytes to the buffer (a C{bytearray} or C{memoryview}
+        is copied first); anything else is a L{BadArgument}.
         """
+        if type(data) is not bytes:
+            data = _as_bytes(data)
         if not data:
             return
-        if type(data) is not bytes:
-            data = bytes(data)
         if (
             not self._pending_size
             and self._offset >= len(self._buffer)
@@ -531,6 +532,24 @@ class FrameDecoder:
         return Frame._received(self._command, self._headers, body)
 
 
+def _as_bytes(data: object) -> bytes:
+    # Received data that is not bytes: copied if it is a buffer the decoder
+    # takes, refused otherwise (bytes(5) would be five NULs).  A function of
+    # its own, taking any object: compiled by mypyc, a check within
+    # receive_data would meet mypyc's TypeError for the declared type first.
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise BadArgument(f"received data must be bytes, not {type(data).__name__}")
+
+
+def _checked_limits(limits: object) -> FrameLimits:
+    if limits is None:
+        return FrameLimits()
+    if not isinstance(limits, FrameLimits):
+        raise BadArgument(f"limits must be FrameLimits, not {type(limits).__name__}")
+    return limits
+
+
 def _check_waiting(decoder: FrameDecoder) -> None:
     """
     Raise L{FrameTooLarge} if what C{decoder} holds unparsed, waiting
@@ -620,21 +639,3 @@ def _parse_header_lines(
             value = unescape(value)
         headers.setdefault(name, value)
     return headers
-
-
-def parse_frames(
-    data: bytes, version: str = "1.2", limits: FrameLimits | None = None
-) -> list[Frame | Heartbeat]:
-    """
-    Parse every complete event in C{data}.
-
-    @raise RemoteProtocolError: if C{data} is not valid STOMP.
-    """
-    decoder = FrameDecoder(version, limits)
-    decoder.receive_data(data)
-    events: list[Frame | Heartbeat] = []
-    while True:
-        event = decoder.next_event()
-        if isinstance(event, NeedData):
-            return events
-        events.append(event)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import LocalProtocolError
+from .errors import BadArgument, LocalProtocolError
 
 __all__ = [
     "CLIENT_COMMANDS",
@@ -195,8 +195,12 @@ class FrameLimits:
 def check_version(version: str) -> str:
     """
     @return: C{version} if this codec speaks it.
-    @raise LocalProtocolError: otherwise.
+    @raise BadArgument: if it is not a C{str}.
+    @raise LocalProtocolError: if it is a version this codec does not speak.
     """
+    if not isinstance(version, str):
+        # (A TypeError, as the compiled decoder's own check raises.)
+        raise BadArgument(f"a STOMP version is a str, not {type(version).__name__}")
     if version not in VERSIONS:
         raise LocalProtocolError(f"unknown STOMP version {version!r}; expected one of {VERSIONS}")
     return version

@@ -16,12 +16,12 @@ This module is the codec's public face; the work is done in private
 modules, one job each: C{_frame_types} (L{Frame}, the events, the limits,
 the versions and commands), C{_escape} (header escaping, one function per
 version and direction), C{_encoder} (L{serialize_frame}) and C{_decoder}
-(L{FrameDecoder}).
+(L{FrameDecoder}).  L{parse_frames}, for bytes already in hand, is here.
 """
 
 from __future__ import annotations
 
-from ._decoder import FrameDecoder, parse_frames
+from ._decoder import FrameDecoder
 from ._encoder import serialize_frame
 from ._frame_types import (
     CLIENT_COMMANDS,
@@ -49,3 +49,21 @@ __all__ = [
     "parse_frames",
     "serialize_frame",
 ]
+
+
+def parse_frames(
+    data: bytes, version: str = "1.2", limits: FrameLimits | None = None
+) -> list[Frame | Heartbeat]:
+    """
+    Parse every complete event in C{data}.
+
+    @raise RemoteProtocolError: if C{data} is not valid STOMP.
+    """
+    decoder = FrameDecoder(version, limits)
+    decoder.receive_data(data)
+    events: list[Frame | Heartbeat] = []
+    while True:
+        event = decoder.next_event()
+        if isinstance(event, NeedData):
+            return events
+        events.append(event)

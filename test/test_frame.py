@@ -24,6 +24,7 @@ from stomp_twisted import _decoder as decoder_module
 from stomp_twisted import _encoder, _escape, _frame_types
 from stomp_twisted import frame as frame_module
 from stomp_twisted.errors import (
+    BadArgument,
     FrameTooLarge,
     LocalProtocolError,
     RemoteProtocolError,
@@ -785,6 +786,53 @@ class ChunkingTests(SynchronousTestCase):
 
 
 # --- Escaping -------------------------------------------------------------------
+
+
+class DecoderArgumentTests(SynchronousTestCase):
+    """
+    The decoder checks its arguments at the call, with the same exceptions
+    whether it runs from the sources or compiled: a wrong type is a
+    C{TypeError}.
+    """
+
+    def test_data_not_bytes(self) -> None:
+        """
+        C{receive_data} refuses anything but bytes, a bytearray or a
+        memoryview, empty or not, with L{BadArgument}, and keeps what it
+        had: an int was taken for that many NULs, and C{None} dropped.
+        """
+        decoder = FrameDecoder("1.2")
+        decoder.receive_data(b"MESSAGE\n")
+        for wrong in (5, 0, None, "MESSAGE\n", "", [b"x"]):
+            with self.assertRaises(BadArgument, msg=repr(wrong)) as caught:
+                decoder.receive_data(wrong)  # type: ignore[arg-type]
+            self.assertIsInstance(caught.exception, TypeError)
+            self.assertIn(type(wrong).__name__, str(caught.exception))
+        self.assertEqual(decoder.buffered, len(b"MESSAGE\n"))
+        decoder.receive_data(b"destination:/q\n\nhi\0")
+        self.assertEqual(drain(decoder), [Frame("MESSAGE", {"destination": "/q"}, b"hi")])
+
+    def test_version_not_str(self) -> None:
+        """
+        A version that is not a C{str} is a C{TypeError}, at construction
+        and when set; an unknown one is a L{LocalProtocolError}.
+        """
+        for wrong in (b"1.2", 1.2, None):
+            self.assertRaises(TypeError, FrameDecoder, wrong)
+            decoder = FrameDecoder("1.2")
+            with self.assertRaises(TypeError):
+                decoder.version = wrong  # type: ignore[assignment]
+            self.assertEqual(decoder.version, "1.2")
+        self.assertRaises(LocalProtocolError, FrameDecoder, "1.3")
+
+    def test_limits_not_frame_limits(self) -> None:
+        """
+        Limits that are not L{FrameLimits} are refused at construction,
+        not found wanting at the first frame.
+        """
+        with self.assertRaises(BadArgument) as caught:
+            FrameDecoder("1.2", {"max_body": 10})  # type: ignore[arg-type]
+        self.assertIn("dict", str(caught.exception))
 
 
 class Stomp10EscapingTests(SynchronousTestCase):
