@@ -299,7 +299,7 @@ def run_codec(quick: bool) -> dict[str, Any]:
     compiled = _codec_process(quick, compiled=True)
     if "error" in compiled:
         return {**result, "error": compiled["error"]}
-    if str(compiled.get("decoder", "")).endswith(".py"):
+    if compiled.get("compiled") is not True:
         return {**result, "error": [f"{COMPILED_BUILD} ran the pure decoder"]}
     for table in ("rates", "summary"):
         for operation in ("parse", "parse ActiveMQ"):

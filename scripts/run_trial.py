@@ -111,12 +111,12 @@ def main() -> int:
 
 def imports_compiled(python: list[str], env: dict[str, str]) -> bool:
     """
-    Whether C{python}, in C{env}, imports a compiled decoder (an extension
-    module, not C{_decoder.py}).
+    Whether C{python}, in C{env}, imports a compiled decoder
+    (C{stomp_twisted.frame.COMPILED}).
     """
-    check = "import stomp_twisted._decoder as d; print(d.__file__)"
+    check = "from stomp_twisted.frame import COMPILED; print(COMPILED)"
     found = subprocess.run([*python, "-c", check], env=env, capture_output=True, text=True)
-    return found.returncode == 0 and not found.stdout.strip().endswith(".py")
+    return found.returncode == 0 and found.stdout.strip() == "True"
 
 
 def without_brokers(command: list[str], env: dict[str, str]) -> list[str] | None:

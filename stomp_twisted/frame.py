@@ -21,6 +21,9 @@ version and direction), C{_encoder} (L{serialize_frame}) and C{_decoder}
 
 from __future__ import annotations
 
+from types import FunctionType
+from typing import Final
+
 from ._decoder import FrameDecoder
 from ._encoder import serialize_frame
 from ._frame_types import (
@@ -37,6 +40,7 @@ from ._frame_types import (
 
 __all__ = [
     "CLIENT_COMMANDS",
+    "COMPILED",
     "HEARTBEAT",
     "NEED_DATA",
     "SERVER_COMMANDS",
@@ -49,6 +53,11 @@ __all__ = [
     "parse_frames",
     "serialize_frame",
 ]
+
+#: Whether the decoder and the header escaping run compiled (by mypyc, when
+#: the package was installed with C{STOMP_TWISTED_COMPILE=1}: see the
+#: README) rather than from their Python source.
+COMPILED: Final[bool] = not isinstance(vars(FrameDecoder)["receive_data"], FunctionType)
 
 
 def parse_frames(

@@ -785,7 +785,18 @@ class ChunkingTests(SynchronousTestCase):
         self.assertEqual(decoder.buffered, 0)
 
 
-# --- Escaping -------------------------------------------------------------------
+class CompiledFlagTests(SynchronousTestCase):
+    """
+    C{stomp_twisted.frame.COMPILED} says which decoder runs.
+    """
+
+    def test_agrees_with_the_module_file(self) -> None:
+        """
+        It is true exactly when the decoder module is an extension module,
+        not C{_decoder.py} (the suite runs on both: scripts/run_trial.py
+        --compiled).
+        """
+        self.assertIs(frame_module.COMPILED, DECODER_COMPILED)
 
 
 class DecoderArgumentTests(SynchronousTestCase):
@@ -833,6 +844,9 @@ class DecoderArgumentTests(SynchronousTestCase):
         with self.assertRaises(BadArgument) as caught:
             FrameDecoder("1.2", {"max_body": 10})  # type: ignore[arg-type]
         self.assertIn("dict", str(caught.exception))
+
+
+# --- Escaping -------------------------------------------------------------------
 
 
 class Stomp10EscapingTests(SynchronousTestCase):
