@@ -23,8 +23,9 @@ from setuptools import setup
 #: header line.
 COMPILED = ["stomp_twisted/_decoder.py", "stomp_twisted/_escape.py"]
 
-#: The compiler, pinned as requirements-dev.txt pins mypy: a build made
-#: twice makes the same code.
+#: The compiler, pinned as requirements-dev.txt pins mypy (test_packaging
+#: checks that they agree): what is compiled is what mypy checked here, not
+#: whatever mypy the building machine would fetch.
 MYPYC = "mypy==2.4.1"
 
 
