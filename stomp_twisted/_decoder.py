@@ -543,10 +543,13 @@ def _as_bytes(data: object) -> bytes:
 
 
 def _checked_limits(limits: object) -> FrameLimits:
+    # The type alone, worded as arguments.check_frame_limits words it (the
+    # client's check, which also checks the bounds; the codec cannot import
+    # it: arguments imports Twisted and this package's frame module).
     if limits is None:
         return FrameLimits()
     if not isinstance(limits, FrameLimits):
-        raise BadArgument(f"limits must be FrameLimits, not {type(limits).__name__}")
+        raise BadArgument(f"limits must be a FrameLimits or None, not {type(limits).__name__}")
     return limits
 
 
