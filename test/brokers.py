@@ -48,6 +48,10 @@ RABBITMQ = Broker("rabbitmq", 61613, "guest", "guest")
 ACTIVEMQ = Broker("activemq", 61623)
 #: The brokers every broker test (and the contract suite) runs against.
 BROKERS = (RABBITMQ, ACTIVEMQ)
+#: The same ActiveMQ through its blocking transport (C{stomp://}, where
+#: L{ACTIVEMQ} is C{stomp+nio://}), which writes large frames its own way:
+#: for the round-trip tests of test.test_integration.
+ACTIVEMQ_BLOCKING = Broker("activemq-blocking", 61627)
 #: CoilMQ, a small Python STOMP server, for the tests of how the client
 #: copes with servers that bend the protocol (test.test_other_servers); not
 #: in L{BROKERS}: it lacks NACK, real C{client-individual} and 1.2's C{ack}.

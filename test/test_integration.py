@@ -1,6 +1,6 @@
 """
-The first real path: stomp_twisted against RabbitMQ and ActiveMQ over
-real sockets.
+The first real path: stomp_twisted against RabbitMQ and ActiveMQ (through
+both of its transports) over real sockets.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from twisted.trial.unittest import TestCase
 import stomp_twisted
 from stomp_twisted import StompClient
 
-from .brokers import ACTIVEMQ, RABBITMQ, Broker, require, unique_queue
+from .brokers import ACTIVEMQ, ACTIVEMQ_BLOCKING, RABBITMQ, Broker, require, unique_queue
 
 TIMEOUT = 15.0
 
@@ -29,6 +29,9 @@ AWKWARD_HEADERS = {
     "x-k\u00e9y": "v\u00e4lue",
 }
 BINARY_BODY = b"\x00binary\x00body\xff\xfe\x00\n\r\n" + bytes(range(256))
+#: A body larger than any single read or write on the way: 4 MiB and a few
+#: bytes, every byte value throughout, NULs included.
+LARGE_BODY = bytes(range(256)) * (4 * 4096) + b"\x00tail\x00"
 
 
 class BrokerMixin:
@@ -84,6 +87,32 @@ class BrokerMixin:
         self.assertEqual(headers["destination"], queue)  # type: ignore[attr-defined]
 
     @inlineCallbacks
+    def test_large_body_round_trip(self) -> Any:
+        """
+        A body of several megabytes, sent while another waits on the
+        same connection, comes back whole and in order: the bodies go
+        to the socket and come from it in many pieces each.
+        """
+        client = self.client()
+        yield client.when_connected().addTimeout(TIMEOUT, reactor)
+        queue = unique_queue("large-body")
+        received: list[bytes] = []
+        both: Deferred[None] = Deferred()
+
+        def on_message(client: StompClient, body: bytes, headers: dict[str, str]) -> None:
+            received.append(body)
+            if len(received) == 2:
+                both.callback(None)
+
+        yield client.subscribe(queue, on_message)
+        second = LARGE_BODY[::-1]
+        client.send(LARGE_BODY, queue, receipt=False)
+        yield client.send(second, queue)
+        yield both.addTimeout(TIMEOUT, reactor)
+        self.assertEqual([len(body) for body in received], [len(LARGE_BODY)] * 2)  # type: ignore[attr-defined]
+        self.assertTrue(received == [LARGE_BODY, second])  # type: ignore[attr-defined]
+
+    @inlineCallbacks
     def test_two_clients(self) -> Any:
         """
         A message sent by one connection reaches a subscriber on another,
@@ -112,3 +141,7 @@ class RabbitMQTests(BrokerMixin, TestCase):
 
 class ActiveMQTests(BrokerMixin, TestCase):
     broker = ACTIVEMQ
+
+
+class ActiveMQBlockingTransportTests(BrokerMixin, TestCase):
+    broker = ACTIVEMQ_BLOCKING
