@@ -35,6 +35,9 @@ class Broker:
     @ivar queue_headers: headers every SEND and SUBSCRIBE of a benchmark
         queue carries, from every client alike (RabbitMQ refuses a
         SUBSCRIBE whose queue arguments differ from the SEND's).
+    @ivar title: the broker's name in the report.
+    @ivar workloads: the report keys measured on it by default (C{None}:
+        every workload).
     """
 
     name: str
@@ -42,6 +45,8 @@ class Broker:
     login: str | None = None
     passcode: str | None = None
     queue_headers: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    workloads: frozenset[str] | None = None
 
     @property
     def connect_headers(self) -> dict[str, str]:
@@ -63,10 +68,30 @@ BROKERS = {
         "guest",
         "guest",
         {"auto-delete": "true", "x-expires": "600000"},
+        title="RabbitMQ",
     ),
     # ActiveMQ keeps unknown headers as message properties: none are sent.
-    "activemq": Broker("activemq", 61623),
+    "activemq": Broker("activemq", 61623, title="ActiveMQ"),
+    # The same broker through its blocking transport (stomp://, as ActiveMQ's
+    # sample configuration has it), where the NIO one above (stomp+nio://)
+    # sleeps 1 ms (and longer) whenever a write finds its 128 KiB socket
+    # buffer still full: large bodies only, where that matters
+    # (docs/performance.rst, "Large bodies").
+    "activemq-blocking": Broker(
+        "activemq-blocking",
+        61627,
+        title="ActiveMQ, blocking transport",
+        workloads=frozenset({"publish-1m", "consume-1m"}),
+    ),
 }
+
+
+def broker_title(name: str) -> str:
+    """
+    The report's name for the broker called C{name} in L{BROKERS}.
+    """
+    broker = BROKERS.get(name)
+    return broker.title if broker is not None and broker.title else name
 
 
 def unique_queue(stem: str) -> str:

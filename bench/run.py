@@ -5,7 +5,8 @@ repeated, with the raw-socket ceiling and the codec micro-benchmark.
 
     make bench                      # or:
     PYTHONPATH=. .venv/bin/python -m bench.run [--quick] [--repeat N]
-        [--brokers rabbitmq,activemq] [--workloads consume,publish,...]
+        [--brokers rabbitmq,activemq,activemq-blocking]
+        [--workloads consume,publish,...]
         [--no-docs] [--json FILE]
 
 Each measurement runs in a fresh child process (L{bench.workloads},
@@ -15,6 +16,8 @@ the publish workloads' with raw sockets, untimed.  Within each repetition
 every workload runs once per client, the clients' order rotating from one
 repetition to the next; the report gives medians and min-max over the
 repetitions, and ratios of medians to stomp.py measured in the same run.
+A broker with its own list of workloads (L{Broker.workloads}) runs only
+those, unless --workloads names others.
 
 Unless --no-docs is given, the report is written to docs/_perf_table.inc
 (included by docs/performance.rst) and every sample to
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import raw
-from bench.harness import BROKERS, Broker, parse_result, summarize, unique_queue
+from bench.harness import BROKERS, Broker, broker_title, parse_result, summarize, unique_queue
 from bench.targets import WORKLOAD_METRICS, every_workload, targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -560,7 +563,7 @@ def render(
         lines += _table(header, rows)
         lines.append("")
     for broker, by_spec in summary.items():
-        title = {"rabbitmq": "RabbitMQ", "activemq": "ActiveMQ"}.get(broker, broker)
+        title = broker_title(broker)
         throughput: list[list[str]] = []
         latency: list[list[str]] = []
         for spec in all_specs:
@@ -602,7 +605,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer messages, 2 repetitions")
     parser.add_argument("--repeat", type=int, help="repetitions (default 5, or 2 with --quick)")
-    parser.add_argument("--brokers", default="rabbitmq,activemq")
+    parser.add_argument("--brokers", default=",".join(BROKERS))
     parser.add_argument("--workloads", help="comma-separated report keys (default: all)")
     parser.add_argument("--no-codec", action="store_true")
     parser.add_argument("--no-docs", action="store_true", help="write no report file")
@@ -627,8 +630,11 @@ def main() -> None:
     results: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
     for broker in brokers:
         by_spec = results.setdefault(broker.name, {})
+        for_broker = chosen
+        if broker.workloads is not None and not options.workloads:
+            for_broker = [spec for spec in chosen if spec.key in broker.workloads]
         for turn in range(repeat):
-            for spec in chosen:
+            for spec in for_broker:
                 for client in rotated(spec.clients, turn):
                     result = run_one(spec, client, broker, options.timeout)
                     by_spec.setdefault(spec.key, {}).setdefault(client, []).append(result)

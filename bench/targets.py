@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.harness import broker_title
+
 BASELINE = "stomp.py"
 OURS = "stomp_twisted"
 RAW_PUBLISH = "raw writer"
 RAW_BATCH = "raw reader, batching"
-BROKER_TITLES = {"rabbitmq": "RabbitMQ", "activemq": "ActiveMQ"}
 
 #: Frames per second of CPU time, as multiples of stomp.py's; parsing with
 #: the pure decoder and with the one mypyc compiles (setup.py) alike.
@@ -131,7 +132,7 @@ def targets(codec: dict[str, Any], samples: Samples) -> list[list[str]]:
             ]
         )
     for broker, by_spec in samples.items():
-        title = BROKER_TITLES.get(broker, broker)
+        title = broker_title(broker)
         for target in TARGETS:
             percent = target.base.startswith("raw")
             compared = _compare(
@@ -197,5 +198,5 @@ def every_workload(samples: Samples, titles: dict[str, str]) -> list[list[str]]:
                 if _verdict(value, 1.0, higher) != "met":
                     missed.append(name)
             verdict = "met" if not missed else "MISSED: " + ", ".join(missed)
-            rows.append([BROKER_TITLES.get(broker, broker), titles.get(key, key), *cells, verdict])
+            rows.append([broker_title(broker), titles.get(key, key), *cells, verdict])
     return rows
