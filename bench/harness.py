@@ -72,8 +72,8 @@ BROKERS = {
     ),
     # ActiveMQ keeps unknown headers as message properties: none are sent.
     "activemq": Broker("activemq", 61623, title="ActiveMQ"),
-    # The same broker through its blocking transport (stomp://, as ActiveMQ's
-    # sample configuration has it), where the NIO one above (stomp+nio://)
+    # The same broker through its blocking transport (stomp://, as the sample
+    # configuration of Debian's activemq package has it), where the NIO one above (stomp+nio://)
     # sleeps 1 ms (and longer) whenever a write finds its 128 KiB socket
     # buffer still full: large bodies only, where that matters
     # (docs/performance.rst, "Large bodies").
