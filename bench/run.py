@@ -218,10 +218,10 @@ def child_command(spec: Spec, client: str, broker: Broker, queue: str, count: in
     if client == RAW_BATCH:
         return [python, "-m", "bench.raw", "consume-batch", *common]
     extra = ["--window", str(spec.window), "--rate", str(spec.rate)]
-    if client == COMPILED:
-        workload = ["bench.workloads", "stomp_twisted", spec.workload]
-        return [*child_python(compiled=True)[0], "-m", *workload, *common, *extra]
-    return [python, "-m", "bench.workloads", client, spec.workload, *common, *extra]
+    # The compiled build runs the stomp_twisted workloads, from its own path.
+    interpreter = child_python(compiled=client == COMPILED)[0]
+    library = "stomp_twisted" if client == COMPILED else client
+    return [*interpreter, "-m", "bench.workloads", library, spec.workload, *common, *extra]
 
 
 def compiled_built() -> bool:
