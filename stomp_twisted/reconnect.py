@@ -14,7 +14,6 @@ proxy.  The client needs the opposite on each point, and the loop is short.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from twisted.internet.interfaces import IDelayedCall, IProtocolFactory, IReactor
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ._durations import check_multiplier, check_seconds
 from .errors import BadArgument
 
 if TYPE_CHECKING:
@@ -40,11 +40,14 @@ class ReconnectPolicy:
     How long to wait before each connection attempt after a failure or a
     lost connection: C{initial_delay * multiplier ** (attempt - 1)}, at
     most C{max_delay}, plus up to C{jitter} of that delay at random so that
-    many clients of one broker do not return at the same instant.
+    many clients of one broker do not return at the same instant.  Every
+    duration is a number of seconds from 0 to a year; anything else is a
+    L{BadArgument} when the policy is made.
 
     @ivar initial_delay: seconds before the first retry.
     @ivar max_delay: the longest wait, in seconds, before jitter.
-    @ivar multiplier: the factor by which the wait grows per failure.
+    @ivar multiplier: the factor by which the wait grows per failure,
+        from 1 to 1000.
     @ivar jitter: the random fraction added to each wait (0 for none).
     @ivar max_attempts: consecutive failed attempts after which the client
         gives up, or C{None} to retry for ever.
@@ -70,33 +73,19 @@ class ReconnectPolicy:
     stable_after: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in (
-            "initial_delay",
-            "max_delay",
-            "multiplier",
-            "jitter",
-            "refused_delay",
-            "stable_after",
+        for name in ("initial_delay", "max_delay", "refused_delay", "stable_after"):
+            check_seconds(getattr(self, name), name)
+        check_multiplier(self.multiplier)
+        if (
+            isinstance(self.jitter, bool)
+            or not isinstance(self.jitter, (int, float))
+            or not 0 <= self.jitter <= 1
         ):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
-                raise BadArgument(f"{name} must be a finite number, not {value!r}")
+            raise BadArgument(f"jitter is a fraction between 0 and 1, not {self.jitter!r}")
         if self.max_attempts is not None and (
             isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int)
         ):
             raise BadArgument(f"max_attempts must be an int or None, not {self.max_attempts!r}")
-        if self.refused_delay < 0 or self.stable_after < 0:
-            raise BadArgument("refused_delay and stable_after cannot be negative")
-        if self.initial_delay < 0 or self.max_delay < 0:
-            raise BadArgument("reconnect delays cannot be negative")
-        if self.multiplier < 1:
-            raise BadArgument("the back-off multiplier must be at least 1")
-        if not 0 <= self.jitter <= 1:
-            raise BadArgument("jitter is a fraction between 0 and 1")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise BadArgument("max_attempts must be at least 1, or None for no limit")
 
@@ -208,6 +197,16 @@ class Reconnector:
         attempt = self._endpoint.connect(self._factory)
         self._attempt = attempt
         attempt.addCallbacks(self._transport_connected, self._transport_failed, errbackArgs=(name,))
+
+    def connection_built(self) -> None:
+        """
+        The endpoint has connected and is building the protocol: from
+        now on the connection is the client's to close, and L{stop} no
+        longer cancels the attempt (the endpoint fires its Deferred once
+        the protocol's C{connectionMade} returns; cancelled from an
+        observer within that, the Deferred would be fired twice).
+        """
+        self._attempt = None
 
     def _transport_connected(self, protocol: object) -> None:
         self._attempt = None

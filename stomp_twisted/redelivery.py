@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from ._durations import check_multiplier, check_seconds
 from .errors import BadArgument
 
 __all__ = [
@@ -43,21 +44,6 @@ Exhausted = Literal["reject", "ack"]
 _PER_DELIVERY_HEADERS = frozenset(
     {"message-id", "ack", "redelivered", "subscription", "x-delivery-count", "redeliveryCounter"}
 )
-
-# A Python float cannot hold delays much beyond this; any policy reaches
-# its max_delay long before.
-_MAX_SECONDS = 365 * 24 * 3600.0
-
-
-def _seconds(value: object, name: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BadArgument(f"{name} must be a number of seconds, not {value!r}")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0 or seconds > _MAX_SECONDS:
-        raise BadArgument(f"{name} must be between 0 and {_MAX_SECONDS:.0f} seconds, not {value!r}")
-    if positive and seconds == 0:
-        raise BadArgument(f"{name} must be more than 0 seconds")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -96,12 +82,9 @@ class RedeliveryPolicy:
     on_exhausted: Exhausted = "reject"
 
     def __post_init__(self) -> None:
-        _seconds(self.initial_delay, "initial_delay")
-        _seconds(self.max_delay, "max_delay")
-        if isinstance(self.multiplier, bool) or not isinstance(self.multiplier, (int, float)):
-            raise BadArgument(f"multiplier must be a number, not {self.multiplier!r}")
-        if not math.isfinite(self.multiplier) or not 1 <= self.multiplier <= 1000:
-            raise BadArgument(f"multiplier must be between 1 and 1000, not {self.multiplier!r}")
+        check_seconds(self.initial_delay, "initial_delay")
+        check_seconds(self.max_delay, "max_delay")
+        check_multiplier(self.multiplier)
         if self.max_delay < self.initial_delay:
             raise BadArgument(
                 f"max_delay ({self.max_delay!r}) must not be less than "

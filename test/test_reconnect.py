@@ -61,9 +61,31 @@ class ReconnectPolicyTests(SynchronousTestCase):
             {"initial_delay": -1},
             {"multiplier": 0.5},
             {"jitter": 2},
+            {"jitter": "0.1"},
             {"max_attempts": 0},
+            # Past the bounds that keep the back-off's arithmetic finite:
+            # an overflow inside the reconnect loop stopped it silently.
+            {"multiplier": 1e200},
+            {"multiplier": 1001},
+            {"max_delay": 1e308},
+            {"refused_delay": 366 * 24 * 3600},
+            {"stable_after": float("nan")},
         ):
             self.assertRaises(BadArgument, ReconnectPolicy, **settings)
+
+    def test_largest_settings_stay_finite(self) -> None:
+        """
+        At the bounds (a multiplier of 1000, a year's delays), every
+        attempt's delay is a finite number within C{max_delay} and its
+        jitter.
+        """
+        year = 365 * 24 * 3600.0
+        policy = ReconnectPolicy(initial_delay=year, max_delay=year, multiplier=1000, jitter=1)
+        for attempt in (1, 2, 65, 10**9):
+            delay = policy.delay(attempt, rand=lambda: 1.0)
+            self.assertEqual(delay, 2 * year)
+        tiny = ReconnectPolicy(initial_delay=1e-9, max_delay=year, multiplier=1000, jitter=0)
+        self.assertEqual(tiny.delay(10**9), year)
 
 
 class FailoverURITests(SynchronousTestCase):
