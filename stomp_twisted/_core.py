@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from . import arguments
 from ._lifecycle import Lifecycle
+from ._secrets import redact
 from ._session import Session
 from .frame import Frame, FrameLimits
 from .observers import Observers
@@ -105,4 +105,4 @@ class Core:
         C{text} without the passcode: a broker may quote it (an echoed
         CONNECT), and no message or log line of the client's may hold it.
         """
-        return arguments.redact(text, self.settings.connect_headers.get("passcode"))
+        return redact(text, self.settings.connect_headers.get("passcode"))

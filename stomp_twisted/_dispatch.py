@@ -34,6 +34,15 @@ from .redelivery import DeliveryCounter
 
 __all__ = ["Dispatcher"]
 
+# How many subscription ids of undelivered messages are remembered as
+# reported (a bound: a broker may make up any number of ids).
+_REPORTED_LIMIT = 64
+
+
+def _shown(text: str) -> str:
+    # A broker's header value in a message: quoted, and cut short.
+    return repr(text[:80]) + ("..." if len(text) > 80 else "")
+
 
 class Dispatcher:
     """
@@ -66,6 +75,8 @@ class Dispatcher:
         self.settling: set[Deferred[None]] = set()
         # Messages read while leaving, which no callback gets.
         self._left_undispatched = 0
+        # Subscription ids whose messages went to no callback, said once.
+        self._undelivered_reported: set[str] = set()
 
     def message_received(self, session: Session, frame: Frame) -> None:
         """
@@ -103,6 +114,7 @@ class Dispatcher:
         if "MESSAGE" in observed or "frame" in observed:
             results = self._deliver_observed(subscription, frame)
         elif subscription is None or subscription.callback is None:
+            self._report_undelivered(subscription, frame)
             results = []
         else:
             # The usual case, without observers: the subscription's
@@ -209,6 +221,35 @@ class Dispatcher:
     def _settled(self, result: object, settle: Deferred[None]) -> object:
         self.settling.discard(settle)
         return result
+
+    def _report_undelivered(self, subscription: Subscription | None, frame: Frame) -> None:
+        # A MESSAGE that no callback takes: each is an io_error, and the
+        # first of each subscription a log line (a broker may stream
+        # thousands to a subscription just ended).
+        headers = frame.headers
+        if subscription is None:
+            sub_id = headers.get("subscription", "")
+            whose = f"subscription {_shown(sub_id)}, which this client does not have"
+            fate = (
+                "not acknowledged: a broker that wants acknowledgements "
+                "delivers it again after this connection"
+            )
+        else:
+            sub_id = subscription.id
+            whose = f"subscription {sub_id} to {subscription.destination}, which has no callback"
+            fate = "no MESSAGE or frame observer is registered either"
+        message_id = _shown(headers.get("message-id", ""))
+        report = f"MESSAGE {message_id} for {whose}, went to no callback ({fate})"
+        core = self._core
+        core.observers.fire("io_error", core.client, report)
+        reported = self._undelivered_reported
+        if sub_id not in reported:
+            if len(reported) >= _REPORTED_LIMIT:
+                reported.clear()
+            reported.add(sub_id)
+            log.warn(
+                "{report}; said once for this subscription, io_error reports each", report=report
+            )
 
     def _leave_undispatched(self, frame: Frame) -> None:
         # Read while leaving (the DISCONNECT receipt must be read past the

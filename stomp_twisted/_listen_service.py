@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from ._connect import connect
 from ._listen_output import Output, format_message, write_fully
-from .arguments import redact
+from ._secrets import redact
 from .client import AckMode, StompClient
 from .errors import BrokerError, ClientClosed, NotConnected, StompError
 

@@ -16,8 +16,8 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ._secrets import redact
 from ._send_input import Messages
-from .arguments import redact
 from .client import StompClient
 from .errors import (
     BrokerError,
@@ -270,7 +270,10 @@ class Sender:
             _log.warn("leaving: {error}", error=self._redact(str(error)))
 
     def _status(self) -> int:
-        summary = f"{self.confirmed} of {self.sent} message(s) confirmed by {self._broker}"
+        if self.sent:
+            summary = f"{self.confirmed} of {self.sent} message(s) confirmed by {self._broker}"
+        else:
+            summary = f"no message sent to {self._broker}"
         if self.interrupted_by is not None:
             name = signal.Signals(self.interrupted_by).name
             _log.error(

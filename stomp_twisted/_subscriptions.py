@@ -88,6 +88,20 @@ class Subscriptions:
         # SUBSCRIBEs asked for while disconnected: their callers wait.
         self._queued: dict[str, tuple[Deferred[Frame | None], bool]] = {}
 
+    def _new_id(self, chosen: str | None) -> str:
+        # The caller's (an 'id' header: RabbitMQ names a durable
+        # subscription's queue after it), or the next sub-N not in use.
+        if chosen is not None:
+            if not chosen:
+                raise BadArgument("an 'id' header must not be empty")
+            if chosen in self.by_id:
+                raise BadArgument(f"subscription id {chosen!r} is already in use")
+            return chosen
+        while True:
+            made = f"sub-{next(self._ids)}"
+            if made not in self.by_id:
+                return made
+
     def create(
         self,
         destination: object,
@@ -117,14 +131,20 @@ class Subscriptions:
             redelivery = self._core.settings.redelivery
         elif not isinstance(redelivery, RedeliveryPolicy):
             raise BadArgument(f"redelivery must be a RedeliveryPolicy or None, not {redelivery!r}")
+        extra = arguments.request_headers(headers, "subscribe headers")  # type: ignore[arg-type]
         subscription = Subscription(
-            id=f"sub-{next(self._ids)}",
+            id=self._new_id(extra.pop("id", None)),
             destination=destination,
             ack=ack_mode(ack),
             callback=callback,
-            headers=arguments.request_headers(headers, "subscribe headers"),  # type: ignore[arg-type]
+            headers=extra,
             redelivery=redelivery,
         )
+        if extra.get("destination", destination) != destination:
+            raise BadArgument(
+                f"a 'destination' header ({extra['destination']!r}) differs from the "
+                f"destination argument ({destination!r}): pass one destination"
+            )
         wire_ack = subscription.headers.get("ack")
         if wire_ack is not None and wire_ack not in _WIRE_ACK_MODES:
             raise BadArgument(

@@ -60,7 +60,6 @@ __all__ = [
     "check_versions",
     "describe_flaw",
     "header_value_text",
-    "redact",
     "refuse_receipt_header",
     "send_headers",
     "shown_value",
@@ -568,16 +567,6 @@ def check_client_settings(
     check_int(max_unacked, "max_unacked", minimum=1)
     check_instance(redelivery, RedeliveryPolicy, "redelivery")
     return offered
-
-
-def redact(text: str, secret: str | None) -> str:
-    """
-    C{text} with every occurrence of C{secret} replaced by C{***}: for
-    a broker's message that might echo the passcode back.
-    """
-    if not secret:
-        return text
-    return text.replace(secret, "***")
 
 
 def request_headers(headers: HeaderValues | None, what: str = "headers") -> dict[str, str]:

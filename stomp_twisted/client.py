@@ -414,7 +414,8 @@ class StompClient:
             STOMP 1.0 servers need before they give messages an id to
             acknowledge (stompserver), but where acknowledging a message
             acknowledges every earlier one of the subscription too,
-            including one whose callback is still running or failed.
+            including one whose callback is still running or failed.  An
+            C{id} header names the subscription (else C{sub-1}, C{sub-2}...).
         @param redelivery: under C{ack="auto"}, how to treat a message
             whose callbacks failed (see L{RedeliveryPolicy}); the client's
             C{redelivery} if C{None}.
@@ -425,7 +426,7 @@ class StompClient:
             if the connection attempt fails, so does the Deferred.
         @raise BadArgument: for an C{ack} header that is not C{auto},
             C{client} or C{client-individual}, or that does not go with
-            C{ack}, among others.
+            C{ack}, or an C{id} header in use, among others.
         """
         subscriptions = self._factory._subscriptions
         subscription = subscriptions.create(destination, callback, ack, headers, redelivery)

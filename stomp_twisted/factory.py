@@ -319,6 +319,8 @@ class StompClientFactory(ClientFactory):
             max_send_buffer=settings.max_send_buffer,
             heartbeat_tolerance=settings.heartbeat_tolerance,
         )
+        if self._reconnector is not None:
+            self._reconnector.connection_built()
         # AnyEvent::STOMP's "prepare" hands over the connection's handle
         # before anything is written on it: here, the protocol.
         core.observers.fire("prepare", core.client, protocol)

@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 from ._closing import TransportCloser
 from ._direct_send import quick_ack
 from ._encoder import serialize_frame_pieces
+from ._secrets import masked
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter, Written
 from .errors import (
     BadArgument,
@@ -140,6 +141,23 @@ def _shown(value: str) -> str:
     return f"{value[:40]!r}... ({len(value)} characters)"
 
 
+def _settle_receipt(receipts: dict[str, Deferred[Frame]], frame: Frame, log: Logger) -> None:
+    """
+    Fire the Deferred that a C{RECEIPT} answers; log one that answers
+    nothing (the observers still see it).
+    """
+    receipt_id = frame.headers.get("receipt-id")
+    if receipt_id is None:
+        log.warn("the broker sent a RECEIPT without a receipt-id header")
+        return
+    deferred = receipts.pop(receipt_id, None)
+    if deferred is not None:
+        deferred.callback(frame)
+    else:
+        # Late (its request timed out), or never asked for.
+        log.info("nothing waits for RECEIPT {id!r}", id=receipt_id[:80])
+
+
 class StompProtocol(LineReceiver):
     """
     One STOMP connection.
@@ -205,6 +223,8 @@ class StompProtocol(LineReceiver):
         """
         self._handler = handler
         self._connect_frame = connect_frame
+        # Masked in the errors kept and logged: a broker may quote it.
+        self._secret = connect_frame.headers.get("passcode")
         accepted = connect_frame.headers.get("accept-version", "1.0")
         self._accepted_versions = [v.strip() for v in accepted.split(",") if v.strip()]
         self._heartbeat_offer = parse_offer(connect_frame.headers.get("heart-beat"))
@@ -350,8 +370,8 @@ class StompProtocol(LineReceiver):
             C{0} applies (there is no timer to run).
         """
         if error is not None and self._error is None:
+            self._error = masked(error, self._secret)
             self._log.warn("closing STOMP connection: {error}", error=error)
-            self._error = error
         self._closing = True
         self._stop_heartbeats()
         self._writer.end_batch()
@@ -499,16 +519,9 @@ class StompProtocol(LineReceiver):
             )
             return
         if frame.command == "RECEIPT":
-            receipt_id = frame.headers.get("receipt-id")
-            if receipt_id is None:
-                # It answers nothing; the observers still see it.
-                self._log.warn("the broker sent a RECEIPT without a receipt-id header")
-                receipt_id = ""
-            deferred = self._receipts.pop(receipt_id, None)
-            if deferred is not None:
-                deferred.callback(frame)
+            _settle_receipt(self._receipts, frame, self._log)
         elif frame.command == "ERROR":
-            self._error = BrokerError(frame)
+            self._error = masked(BrokerError(frame), self._secret)
             deferred = self._receipts.pop(frame.headers.get("receipt-id", ""), None)
             if deferred is not None:
                 deferred.errback(self._error)
@@ -586,6 +599,6 @@ class StompProtocol(LineReceiver):
             monitor.stop()
 
     def _fail(self, error: StompError) -> None:
+        self._error = masked(error, self._secret)
         self._log.error("closing STOMP connection: {error}", error=error)
-        self._error = error
         self.close()
