@@ -22,10 +22,13 @@ from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
+from twisted.trial.unittest import TestCase
 
+import stomp_twisted
+from stomp_twisted import StompClient
 from stomp_twisted.frame import Frame, FrameDecoder, Heartbeat, NeedData, serialize_frame
 
-__all__ = ["BrokerSide", "Script", "ScriptedBroker", "deadline", "reactor"]
+__all__ = ["BrokerSide", "HostileTestCase", "Script", "ScriptedBroker", "deadline", "reactor"]
 
 reactor: Any = _reactor
 
@@ -243,3 +246,22 @@ class ScriptedBroker(Factory):
         Every frame of C{command} received on any connection so far.
         """
         return [f for side in self.sides for f in side.frames if f.command == command]
+
+
+class HostileTestCase(TestCase):
+    """
+    A scripted broker and clients of it, all stopped when the test ends.
+    """
+
+    def broker(self, script: Script) -> ScriptedBroker:
+        broker = ScriptedBroker(script)
+        broker.start()
+        self.addCleanup(broker.stop)
+        return broker
+
+    def client(self, broker: ScriptedBroker, **kwargs: Any) -> StompClient:
+        kwargs.setdefault("reconnect", None)
+        kwargs.setdefault("disconnect_timeout", 2.0)
+        client = stomp_twisted.connect("127.0.0.1", broker.port, reactor=reactor, **kwargs)
+        self.addCleanup(client.disconnect)
+        return client

@@ -22,7 +22,7 @@ from stomp_twisted.frame import Frame
 from stomp_twisted.redelivery import RedeliveryPolicy
 
 from .brokers import ACTIVEMQ, RABBITMQ, Broker, require, unique_queue
-from .hostile import BrokerSide, Script, ScriptedBroker, deadline, reactor
+from .hostile import BrokerSide, HostileTestCase, Script, deadline, reactor
 
 Headers = dict[str, str]
 
@@ -73,25 +73,6 @@ class Counter:
         else:
             self._waiters.append((count, waiting))
         return deadline(waiting, seconds, f"{count} messages")
-
-
-class HostileTestCase(TestCase):
-    """
-    A scripted broker and clients of it, all stopped when the test ends.
-    """
-
-    def broker(self, script: Script) -> ScriptedBroker:
-        broker = ScriptedBroker(script)
-        broker.start()
-        self.addCleanup(broker.stop)
-        return broker
-
-    def client(self, broker: ScriptedBroker, **kwargs: Any) -> StompClient:
-        kwargs.setdefault("reconnect", None)
-        kwargs.setdefault("disconnect_timeout", 2.0)
-        client = stomp_twisted.connect("127.0.0.1", broker.port, reactor=reactor, **kwargs)
-        self.addCleanup(client.disconnect)
-        return client
 
 
 # --- item 6: poison messages -------------------------------------------------

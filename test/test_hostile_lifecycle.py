@@ -12,7 +12,6 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import globalLogPublisher
-from twisted.trial.unittest import TestCase
 
 import stomp_twisted
 from stomp_twisted import (
@@ -26,7 +25,7 @@ from stomp_twisted import (
 from stomp_twisted.errors import ReceiptTimeout
 from stomp_twisted.frame import Frame
 
-from .hostile import BrokerSide, Script, ScriptedBroker, deadline, reactor
+from .hostile import BrokerSide, HostileTestCase, Script, ScriptedBroker, deadline, reactor
 
 
 class Events:
@@ -140,13 +139,7 @@ class StopReadingAfterConnected(Script):
         side.stop_reading()
 
 
-class HostileLifecycleTests(TestCase):
-    def broker(self, script: Script) -> ScriptedBroker:
-        broker = ScriptedBroker(script)
-        broker.start()
-        self.addCleanup(broker.stop)
-        return broker
-
+class HostileLifecycleTests(HostileTestCase):
     def client(self, broker: ScriptedBroker, **options: Any) -> StompClient:
         client = stomp_twisted.connect("127.0.0.1", broker.port, reactor=reactor, **options)
         self.addCleanup(self.leave, client)

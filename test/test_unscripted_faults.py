@@ -16,10 +16,10 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import stomp_twisted
-from stomp_twisted import BadArgument, ReconnectPolicy, StompClient
+from stomp_twisted import BadArgument, ReconnectPolicy
 from stomp_twisted.frame import Frame
 
-from .hostile import BrokerSide, Script, ScriptedBroker, deadline, reactor
+from .hostile import BrokerSide, HostileTestCase, Script, deadline, reactor
 from .test_hostile_lifecycle import Events
 
 # A passcode with a quote and a non-ASCII letter, so that a message
@@ -86,18 +86,7 @@ class LogLines:
         return [line for line in self.lines if text in line]
 
 
-class UnscriptedFaultTests(TestCase):
-    def broker(self, script: Script) -> ScriptedBroker:
-        broker = ScriptedBroker(script)
-        broker.start()
-        self.addCleanup(broker.stop)
-        return broker
-
-    def client(self, broker: ScriptedBroker, **options: Any) -> StompClient:
-        client = stomp_twisted.connect("127.0.0.1", broker.port, reactor=reactor, **options)
-        self.addCleanup(lambda: deadline(client.disconnect(), 15, "disconnect() at clean-up"))
-        return client
-
+class UnscriptedFaultTests(HostileTestCase):
     def test_passcode_in_refused_handshake_frame(self) -> Deferred[None]:
         """
         A malformed answer to CONNECT that quotes the passcode is reported
