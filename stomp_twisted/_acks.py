@@ -190,13 +190,22 @@ class Acknowledger:
         return written
 
 
+# The connection loss whose lost automatic ACKs were last reported: the
+# ACKs written while its send buffer was full all fail with it, and one
+# line says so for all of them.
+_reported_loss: list[BaseException] = []
+
+
 def _automatic_settle_failed(failure: Failure, command: str, key: str) -> None:
     if isinstance(failure.value, ConnectionLost):
         # Written while the send buffer was full, and the connection went
         # first: the broker redelivers the message.  Not a bug: no traceback.
+        if _reported_loss and _reported_loss[0] is failure.value:
+            return
+        _reported_loss[:] = [failure.value]
         log.warn(
-            "automatic {command} of message {key} was lost with its connection; "
-            "the broker redelivers it",
+            "automatic {command} of message {key} was lost with its connection, and so "
+            "was any written after it; the broker redelivers them",
             command=command,
             key=key,
         )

@@ -6,7 +6,7 @@ L{StompProtocol<stomp_twisted.protocol.StompProtocol>} and its transport.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from twisted.internet.abstract import FileDescriptor
@@ -30,10 +30,23 @@ from ._frame_types import Frame
 from .errors import SendBufferFull
 from .heartbeat import HeartbeatMonitor
 
-__all__ = ["BURST_GAP", "DEFAULT_SEND_BUFFER", "WRITE_BATCH", "ConnectionWriter", "Written"]
+__all__ = [
+    "BURST_GAP",
+    "DEFAULT_SEND_BUFFER",
+    "HOLD_READING_AFTER",
+    "WRITE_BATCH",
+    "ConnectionWriter",
+    "Written",
+]
 
 #: The default bound on bytes written while the transport's buffer is full.
 DEFAULT_SEND_BUFFER = 8 * 1024 * 1024
+
+#: How many bytes of acknowledgements (exempt from that bound) may be
+#: written while the transport's buffer is full before reading is held
+#: until it drains: a broker that sends messages but reads nothing would
+#: otherwise have the client keep an ACK, and its Deferred, for each.
+HOLD_READING_AFTER = 256 * 1024
 
 #: Frames written while the MESSAGEs of a read are dispatched (automatic
 #: ACKs above all) go to the transport together, at the end of the read or
@@ -125,6 +138,11 @@ class ConnectionWriter:
         self.bytes_written = 0
         self.send_buffer_full = False
         self.monitor: HeartbeatMonitor | None = None
+        self._unbounded_while_full = 0
+        #: Whether reading is held (L{count_unbounded}).
+        self.reading_held = False
+        #: Called with L{reading_held} whenever it changes.
+        self.on_hold_changed: Callable[[bool], None] | None = None
 
     def attach(self) -> None:
         """
@@ -303,6 +321,21 @@ class ConnectionWriter:
             )
         self._written_while_full += size
 
+    def count_unbounded(self, data: FrameBytes) -> None:
+        """
+        Count C{data}, an acknowledgement (exempt from C{max_send_buffer}),
+        if the transport's buffer is full: past L{HOLD_READING_AFTER}
+        bytes, reading is held
+        (L{on_hold_changed}) until the buffer drains.
+        """
+        if not self.send_buffer_full:
+            return
+        self._unbounded_while_full += sum(map(len, data)) if isinstance(data, tuple) else len(data)
+        if self._unbounded_while_full > HOLD_READING_AFTER and not self.reading_held:
+            self.reading_held = True
+            if self.on_hold_changed is not None:
+                self.on_hold_changed(True)
+
     def when_writable(self) -> Deferred[Frame | None]:
         """
         @return: a L{Deferred} that fires with C{None} once the transport's
@@ -333,6 +366,7 @@ class ConnectionWriter:
         """
         self.send_buffer_full = False
         self._written_while_full = 0
+        self._unbounded_while_full = 0
         # A sender paced by the network (when_writable) writes its next
         # frames now, in a burst: left to the transport, they go out
         # together, rather than the first alone and the rest after it.
@@ -340,6 +374,10 @@ class ConnectionWriter:
         waiters, self._writable_waiters = self._writable_waiters, []
         for waiter in waiters:
             waiter.callback(None)
+        if self.reading_held:
+            self.reading_held = False
+            if self.on_hold_changed is not None:
+                self.on_hold_changed(False)
 
     def stopProducing(self) -> None:
         """

@@ -26,7 +26,7 @@ import itertools
 from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 from ._closing import TransportCloser
 from ._direct_send import quick_ack
 from ._encoder import serialize_frame_pieces
+from ._reading import BUSY_READ_FRAMES, ReadControl
 from ._secrets import masked
 from ._writer import DEFAULT_SEND_BUFFER, WRITE_BATCH, ConnectionWriter, Written
 from .errors import (
@@ -103,35 +104,10 @@ class ConnectionHandler(TypingProtocol):
         """
 
 
-#: A read that held this many frames or more is a busy stream, after which
-#: reading pauses for L{StompProtocol.read_pause}, unless it was a full
-#: read (L{FULL_READ} bytes, what Twisted's TCP transport reads at most):
-#: then more is waiting already, and is read at once.
-BUSY_READ_FRAMES = 4
-FULL_READ = 64 * 1024
-
-#: From ActiveMQ Classic (C{server:ActiveMQ/...}), only a busy read of
-#: frames shorter than this on average pauses: it delivers longer frames
-#: faster to a reader that never pauses (the benchmark's 2 KiB, 4 KiB and
-#: 10 KiB bodies: 19-44% more messages a second, and less CPU per message,
-#: without the pause), while RabbitMQ delivers faster with it at every size.
-ACTIVEMQ_BUSY_FRAME_SIZE = 1024
-
-#: Brokers (C{server} header prefixes) that disable Nagle's algorithm on
-#: their STOMP connections by default, so that none of their frames waits
-#: for the client's ACK of the one before (RabbitMQ's C{rabbitmq_stomp}
-#: listens with C{{nodelay, true}}): reads from them are not acknowledged
-#: at once (L{quick_ack}), which costs a pure ACK segment a light read.
-NO_DELAY_SERVERS = ("RabbitMQ/",)
-
-
-def _tuned_for(server: str) -> tuple[int, bool]:
-    # What depends on the broker, by CONNECTED's server header ("" for a
-    # broker not yet known, or that does not say): the average frame size
-    # under which a busy read pauses, and whether light reads are
-    # acknowledged at once.
-    busy_frame_size = ACTIVEMQ_BUSY_FRAME_SIZE if server.startswith("ActiveMQ/") else FULL_READ
-    return busy_frame_size, not server.startswith(NO_DELAY_SERVERS)
+#: The frames exempt from max_send_buffer that reading makes (what the
+#: outbox re-sends, also exempt, is not): too many of them in a full send
+#: buffer hold reading (HOLD_READING_AFTER).
+_READ_REPLIES = frozenset({"ACK", "NACK"})
 
 
 def _shown(value: str) -> str:
@@ -235,6 +211,8 @@ class StompProtocol(LineReceiver):
         self._heartbeats: HeartbeatMonitor | None = None
         self._decoder = FrameDecoder("1.0", limits, commands=SERVER_COMMANDS)
         self._writer = ConnectionWriter(self, max_send_buffer)
+        self._reading = ReadControl(self, clock, self._log)
+        self._writer.on_hold_changed = self._reading.hold_changed
         self._closer = TransportCloser(clock, self._log)
         self._receipt_ids = itertools.count(1)
         self._receipts: dict[str, Deferred[Frame]] = {}
@@ -243,8 +221,6 @@ class StompProtocol(LineReceiver):
         self.version: str | None = None
         self.connected_frame: Frame | None = None
         self.heartbeat: HeartbeatIntervals | None = None
-        self._read_resumer: IDelayedCall | None = None
-        self._busy_frame_size, self._quick_ack = _tuned_for("")
         #: Bytes received from the broker, for L{stomp_twisted.stats}.
         self.bytes_received = 0
 
@@ -311,8 +287,8 @@ class StompProtocol(LineReceiver):
                 self._writer.end_batch()
         self.line_mode = 0 if decoder.in_body else 1
         if frames >= BUSY_READ_FRAMES:
-            self._pause_reading_briefly(frames, len(data))
-        elif frames and self._quick_ack:
+            self._reading.after_busy_read(frames, len(data))
+        elif frames and self._reading.quick_ack:
             quick_ack(self.transport)
 
     def _frame_received_unbatched(self, frame: Frame) -> None:
@@ -330,9 +306,7 @@ class StompProtocol(LineReceiver):
         self._closing = True
         self._closer.connection_lost()
         self._stop_heartbeats()
-        resumer, self._read_resumer = self._read_resumer, None
-        if resumer is not None and resumer.active():
-            resumer.cancel()
+        self._reading.stop()
         error = self._error
         lost = ConnectionLost(
             f"connection lost before the broker answered: {error or reason.getErrorMessage()}",
@@ -392,28 +366,10 @@ class StompProtocol(LineReceiver):
     def resumeProducing(self) -> None:
         if self._heartbeats is not None:
             self._heartbeats.resume_receiving()
-        super().resumeProducing()  # type: ignore[no-untyped-call]
-
-    def _pause_reading_briefly(self, frames: int, size: int) -> None:
-        transport = self.transport
-        if (
-            size >= min(FULL_READ, frames * self._busy_frame_size)
-            or self._clock is None
-            or self.read_pause <= 0
-            or self._read_resumer is not None
-            or self.paused
-            or self._closing
-            or transport is None
-        ):
-            return
-        transport.pauseProducing()  # type: ignore[attr-defined]
-        self._read_resumer = self._clock.callLater(self.read_pause, self._resume_reading)
-
-    def _resume_reading(self) -> None:
-        self._read_resumer = None
-        # Unless the layer above paused reading meanwhile (flow control).
-        if not self.paused and not self._closing and self.transport is not None:
+        self.paused = False
+        if not self._reading.held and self.transport is not None:
             self.transport.resumeProducing()  # type: ignore[attr-defined]
+        self.dataReceived(b"")
 
     def send_frame(
         self, frame: Frame, receipt: bool = False, *, bounded: bool = True
@@ -443,8 +399,11 @@ class StompProtocol(LineReceiver):
         writer = self._writer
         if not receipt:
             data = serialize_frame_pieces(frame, version)
-            if bounded and writer.send_buffer_full:
-                writer.check_room(data)
+            if writer.send_buffer_full:
+                if bounded:
+                    writer.check_room(data)
+                elif frame.command in _READ_REPLIES:
+                    writer.count_unbounded(data)
             writer.write(data)
             if writer.send_buffer_full:
                 return writer.when_writable()
@@ -455,6 +414,8 @@ class StompProtocol(LineReceiver):
         data = serialize_frame_pieces(Frame(frame.command, headers, frame.body), version)
         if bounded:
             writer.check_room(data)
+        elif frame.command in _READ_REPLIES:
+            writer.count_unbounded(data)
 
         def forget(deferred: Deferred[Frame]) -> None:
             self._receipts.pop(receipt_id, None)
@@ -564,7 +525,7 @@ class StompProtocol(LineReceiver):
         self._decoder.version = version
         self.connected_frame = frame
         self.heartbeat = intervals
-        self._busy_frame_size, self._quick_ack = _tuned_for(frame.headers.get("server", ""))
+        self._reading.tune(frame.headers.get("server", ""))
         if monitor is not None:
             self._heartbeats = self._writer.monitor = monitor
             if self.paused:
@@ -580,9 +541,12 @@ class StompProtocol(LineReceiver):
 
     def _peer_dead(self, silence: float) -> None:
         assert self.heartbeat is not None
+        stalled = ""
+        if self._reading.held:
+            stalled = ", nor has it taken what this side sent (reading paused meanwhile)"
         error = HeartbeatTimeout(
             f"nothing received from the broker for {silence:g} s (heart-beat interval "
-            f"{self.heartbeat.receive} ms x tolerance {self._heartbeat_tolerance:g}): "
+            f"{self.heartbeat.receive} ms x tolerance {self._heartbeat_tolerance:g}){stalled}: "
             "presumed dead"
         )
         self._log.warn("closing STOMP connection: {error}", error=error)

@@ -14,6 +14,7 @@ with a clear message rather than hanging until trial's own timeout.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -188,6 +189,16 @@ class ScriptedBroker(Factory):
         """
         self._listening = reactor.listenTCP(0, self, interface="127.0.0.1")
         return int(self._listening.getHost().port)  # type: ignore[attr-defined]
+
+    def narrow_receive_buffer(self, size: int) -> None:
+        """
+        Let the connections accepted from now on hold only about C{size}
+        bytes the broker has not read (C{SO_RCVBUF}), so that a client's
+        writes fill its send buffer soon after the broker stops reading.
+        """
+        assert self._listening is not None
+        listening: Any = self._listening
+        listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
     @property
     def port(self) -> int:

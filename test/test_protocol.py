@@ -21,6 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import provider
 
 from stomp_twisted import protocol as protocol_module
+from stomp_twisted._reading import ACTIVEMQ_BUSY_FRAME_SIZE, BUSY_READ_FRAMES
 from stomp_twisted.errors import (
     BrokerError,
     ConnectionLost,
@@ -31,11 +32,7 @@ from stomp_twisted.errors import (
     UnrepresentableHeader,
 )
 from stomp_twisted.frame import Frame, FrameLimits, parse_frames, serialize_frame
-from stomp_twisted.protocol import (
-    ACTIVEMQ_BUSY_FRAME_SIZE,
-    BUSY_READ_FRAMES,
-    StompProtocol,
-)
+from stomp_twisted.protocol import StompProtocol
 
 CONNECTED_12 = b"CONNECTED\nversion:1.2\n\n\0"
 CONNECTED_11 = b"CONNECTED\nversion:1.1\n\n\0"

@@ -9,6 +9,7 @@ a subscription id of the caller's choosing.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -16,7 +17,7 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import stomp_twisted
-from stomp_twisted import BadArgument, ReconnectPolicy
+from stomp_twisted import BadArgument, ReconnectPolicy, StompClient
 from stomp_twisted.frame import Frame
 
 from .hostile import BrokerSide, HostileTestCase, Script, deadline, reactor
@@ -257,3 +258,84 @@ class UnscriptedFaultTests(HostileTestCase):
             self.assertEqual((taken.id, numbered.id), ("sub-1", "sub-2"))
 
         return ensureDeferred(run())
+
+
+class FloodThenStopReading(Script):
+    """
+    Answers SUBSCRIBE by sending C{count} messages at once, and reads
+    nothing more until told.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def on_frame(self, side: BrokerSide, frame: Frame) -> None:
+        super().on_frame(side, frame)
+        if frame.command == "SUBSCRIBE":
+            side.stop_reading()
+            sub = frame.headers["id"].encode()
+            side.send_raw(
+                b"".join(
+                    b"MESSAGE\nsubscription:%s\ndestination:/queue/a\nmessage-id:%d\n"
+                    b"ack:%d\ncontent-length:5\n\nhello\0" % (sub, n, n)
+                    for n in range(self.count)
+                )
+            )
+
+
+class BrokerStopsReadingTests(HostileTestCase):
+    def test_reading_pauses_while_the_broker_does_not_read(self) -> Deferred[None]:
+        """
+        A broker that keeps sending messages but reads nothing (not the
+        client's automatic ACKs) makes the client stop reading once its
+        send buffer is full, rather than read on and hold an ACK for every
+        message, without bound; a warning says so.  Once the broker reads
+        again, every message arrives and is acknowledged.
+        """
+        from stomp_twisted import _reading
+
+        self.patch(_reading, "STALL_WARNING", 0.2)
+        logs = LogLines(self)
+        count = 60_000
+
+        async def run() -> None:
+            script = FloodThenStopReading(count)
+            broker = self.broker(script)
+            broker.narrow_receive_buffer(4096)
+            client = self.client(broker, disconnect_timeout=5.0)
+
+            def narrow_send_buffer(client: StompClient, protocol: Any, *args: Any) -> None:
+                # Linux would let the kernel hold megabytes of ACKs first.
+                protocol.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+
+            client.reg_cb("connect", narrow_send_buffer)
+            await deadline(client.when_connected())
+            await deadline(client.subscribe("/queue/a", lambda *args: None, ack="auto"))
+            side = broker.sides[0]
+            # Poll until the count of messages read stops moving.
+            seen, still = -1, 0
+            for _ in range(200):
+                await deadline(_sleep(0.05))
+                now = client.stats.messages_received
+                still = still + 1 if now == seen else 0
+                seen = now
+                if still >= 6:
+                    break
+            self.assertGreater(seen, 0)
+            self.assertLess(seen, count, "the client read every message: reading never paused")
+            self.assertTrue(logs.holding("has read nothing of this side's"))
+            side.transport.resumeProducing()  # type: ignore[union-attr]
+            for _ in range(400):
+                if client.stats.messages_received == count:
+                    break
+                await deadline(_sleep(0.05))
+            self.assertEqual(client.stats.messages_received, count)
+            self.assertTrue(logs.holding("reading again"))
+
+        return ensureDeferred(run())
+
+
+def _sleep(seconds: float) -> Deferred[None]:
+    from twisted.internet.task import deferLater
+
+    return deferLater(reactor, seconds, lambda: None)
