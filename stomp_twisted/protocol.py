@@ -232,6 +232,13 @@ class StompProtocol(LineReceiver):
         return self._writer.bytes_written
 
     @property
+    def limits(self) -> FrameLimits:
+        """
+        The bounds on received frames.
+        """
+        return self._decoder.limits
+
+    @property
     def send_buffer_full(self) -> bool:
         """
         Whether the transport has asked us to stop writing for now.

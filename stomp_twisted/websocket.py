@@ -133,6 +133,10 @@ def check_websocket_headers(headers: object) -> dict[str, str]:
     return checked
 
 
+#: Seconds the TCP connection may take to flush this side's Close frame,
+#: once the broker has sent its own, before it is aborted.
+CLOSE_FLUSH_TIMEOUT = 5.0
+
 #: The most bytes of STOMP frames gathered into one WebSocket message:
 #: Spring's STOMP endpoints refuse messages over 64 KiB by default (its
 #: C{messageSizeLimit}), and the bound also bounds what waits here.
@@ -307,6 +311,7 @@ def _autobahn_classes() -> tuple[type, type]:
         factory: Any
         _stomp: Any = None
         _adapter: _StompOverWebSocket | None = None
+        _drop_timer: IDelayedCall | None = None
 
         def stomp_can_send(self) -> bool:
             return bool(self.state == self.STATE_OPEN)
@@ -330,6 +335,14 @@ def _autobahn_classes() -> tuple[type, type]:
                 attempt.fail(WebSocketHandshakeError(f"no protocol for {attempt.url}"))
                 return
             self._stomp = stomp
+            limits = getattr(stomp, "limits", None)
+            if limits is not None:
+                # A message is gathered whole before STOMP's decoder sees
+                # it: bounded as the decoder bounds a frame (autobahn's
+                # default is no bound), a message too long ends the
+                # connection (close code 1009).
+                bound = limits.max_header_block + limits.max_body + MESSAGE_BOUND
+                self.maxMessagePayloadSize = self.maxFramePayloadSize = bound
             self._adapter = _StompOverWebSocket(self, attempt.clock)
             stomp.makeConnection(self._adapter)
             attempt.result.callback(stomp)
@@ -340,7 +353,24 @@ def _autobahn_classes() -> tuple[type, type]:
             if self._stomp is not None:
                 self._stomp.dataReceived(bytes(payload))
 
+        def onCloseFrame(self, code: int, reasonRaw: bytes) -> bool | None:
+            answered = super().onCloseFrame(code, reasonRaw)
+            # Both Close frames are sent (the broker's, and this side's
+            # first or in reply).  autobahn, a client, would now wait for
+            # the broker to drop TCP, on timers turned off here (they run
+            # on the global reactor); RFC 6455 lets this side drop it, which
+            # ends the STOMP session at once rather than maybe never.
+            stream: Any = self.transport
+            if stream is not None and self._drop_timer is None:
+                stream.loseConnection()
+                clock = self.factory.attempt.clock
+                self._drop_timer = clock.callLater(CLOSE_FLUSH_TIMEOUT, stream.abortConnection)
+            return answered
+
         def connectionLost(self, reason: Failure = connectionDone) -> None:
+            timer, self._drop_timer = self._drop_timer, None
+            if timer is not None and timer.active():
+                timer.cancel()
             super().connectionLost(reason)
             if self._adapter is not None:
                 self._adapter.discard()
@@ -352,9 +382,19 @@ def _autobahn_classes() -> tuple[type, type]:
 
         def _stomp_reason(self, reason: Failure) -> Failure:
             # A TCP close after an unclean WebSocket ending (no closing
-            # handshake) is a lost connection, not a clean one.
-            if isinstance(reason.value, ConnectionDone) and not self.wasClean:
+            # handshake) is a lost connection, not a clean one; so is a
+            # close whose code says other than a normal closure.
+            # (autobahn aborts the connection for a message too long, and
+            # says why in wasNotCleanReason: that, not the abort, is the
+            # reason.)
+            if isinstance(reason.value, (ConnectionDone, ConnectionLost)) and not self.wasClean:
                 why = self.wasNotCleanReason or "the WebSocket was not closed cleanly"
+                return Failure(ConnectionLost(why))  # type: ignore[no-untyped-call]
+            code = getattr(self, "remoteCloseCode", None)
+            if code is not None and code != self.CLOSE_STATUS_CODE_NORMAL:
+                said = getattr(self, "remoteCloseReason", None)
+                why = f"the broker closed the WebSocket with code {code}"
+                why += f": {said[:200]!r}" if said else ""
                 return Failure(ConnectionLost(why))  # type: ignore[no-untyped-call]
             return reason
 
@@ -428,10 +468,11 @@ class WebSocketEndpoint:
         self.url = str(address)
         self.subprotocols = subprotocols(versions)
         self.headers = check_websocket_headers(headers or {})
+        self._latest: _Attempt | None = None
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         factory_class, _ = _autobahn_classes()
-        attempt = _Attempt(protocolFactory, self.url, self._reactor)
+        attempt = self._latest = _Attempt(protocolFactory, self.url, self._reactor)
         headers = dict(self.headers)
         origin = None
         for name in list(headers):
@@ -472,8 +513,16 @@ class WebSocketEndpoint:
 
     def progress(self) -> str | None:
         """
-        How far the latest attempt got, from the endpoint beneath.
+        How far the latest attempt got: the endpoint beneath says, until
+        it has connected.
         """
+        latest = self._latest
+        if latest is not None and latest.websocket is not None:
+            handshakes = (
+                "TLS and WebSocket handshakes" if self.address.ssl else "WebSocket handshake"
+            )
+            where = f"{self.address.host}:{self.address.port}"
+            return f"connected to {where}, but the {handshakes} did not finish"
         progress = getattr(self._endpoint, "progress", None)
         return progress() if callable(progress) else None
 
