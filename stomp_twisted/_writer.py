@@ -138,8 +138,8 @@ class ConnectionWriter:
         self.bytes_written = 0
         self.send_buffer_full = False
         self.monitor: HeartbeatMonitor | None = None
-        self._unbounded_while_full = 0
-        #: Whether reading is held (L{count_unbounded}).
+        self._acks_while_full = 0
+        #: Whether reading is held (L{count_acknowledgement}).
         self.reading_held = False
         #: Called with L{reading_held} whenever it changes.
         self.on_hold_changed: Callable[[bool], None] | None = None
@@ -321,17 +321,16 @@ class ConnectionWriter:
             )
         self._written_while_full += size
 
-    def count_unbounded(self, data: FrameBytes) -> None:
+    def count_acknowledgement(self, data: FrameBytes) -> None:
         """
         Count C{data}, an acknowledgement (exempt from C{max_send_buffer}),
         if the transport's buffer is full: past L{HOLD_READING_AFTER}
-        bytes, reading is held
-        (L{on_hold_changed}) until the buffer drains.
+        bytes, reading is held (L{on_hold_changed}) until it drains.
         """
         if not self.send_buffer_full:
             return
-        self._unbounded_while_full += sum(map(len, data)) if isinstance(data, tuple) else len(data)
-        if self._unbounded_while_full > HOLD_READING_AFTER and not self.reading_held:
+        self._acks_while_full += sum(map(len, data)) if isinstance(data, tuple) else len(data)
+        if self._acks_while_full > HOLD_READING_AFTER and not self.reading_held:
             self.reading_held = True
             if self.on_hold_changed is not None:
                 self.on_hold_changed(True)
@@ -366,7 +365,7 @@ class ConnectionWriter:
         """
         self.send_buffer_full = False
         self._written_while_full = 0
-        self._unbounded_while_full = 0
+        self._acks_while_full = 0
         # A sender paced by the network (when_writable) writes its next
         # frames now, in a burst: left to the transport, they go out
         # together, rather than the first alone and the rest after it.

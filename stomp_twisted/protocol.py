@@ -410,7 +410,7 @@ class StompProtocol(LineReceiver):
                 if bounded:
                     writer.check_room(data)
                 elif frame.command in _READ_REPLIES:
-                    writer.count_unbounded(data)
+                    writer.count_acknowledgement(data)
             writer.write(data)
             if writer.send_buffer_full:
                 return writer.when_writable()
@@ -422,7 +422,7 @@ class StompProtocol(LineReceiver):
         if bounded:
             writer.check_room(data)
         elif frame.command in _READ_REPLIES:
-            writer.count_unbounded(data)
+            writer.count_acknowledgement(data)
 
         def forget(deferred: Deferred[Frame]) -> None:
             self._receipts.pop(receipt_id, None)

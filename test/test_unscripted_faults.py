@@ -303,12 +303,7 @@ class BrokerStopsReadingTests(HostileTestCase):
             broker = self.broker(script)
             broker.narrow_receive_buffer(4096)
             client = self.client(broker, disconnect_timeout=5.0)
-
-            def narrow_send_buffer(client: StompClient, protocol: Any, *args: Any) -> None:
-                # Linux would let the kernel hold megabytes of ACKs first.
-                protocol.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
-
-            client.reg_cb("connect", narrow_send_buffer)
+            client.reg_cb("connect", _narrow_send_buffer)
             await deadline(client.when_connected())
             await deadline(client.subscribe("/queue/a", lambda *args: None, ack="auto"))
             side = broker.sides[0]
@@ -333,6 +328,46 @@ class BrokerStopsReadingTests(HostileTestCase):
             self.assertTrue(logs.holding("reading again"))
 
         return ensureDeferred(run())
+
+    def test_acknowledgements_lost_with_the_connection(self) -> Deferred[None]:
+        """
+        When the connection is lost while automatic ACKs wait in a full
+        send buffer, one warning says so for all of them (the broker
+        redelivers those messages), not one per message.
+        """
+        from stomp_twisted import _reading
+
+        self.patch(_reading, "STALL_WARNING", 0.2)
+        logs = LogLines(self)
+
+        async def run() -> None:
+            broker = self.broker(FloodThenStopReading(60_000))
+            broker.narrow_receive_buffer(4096)
+            client = self.client(broker, disconnect_timeout=5.0)
+            client.reg_cb("connect", _narrow_send_buffer)
+            await deadline(client.when_connected())
+            await deadline(client.subscribe("/queue/a", lambda *args: None, ack="auto"))
+            # Reading held, ACKs waiting: the warning says so.
+            for _ in range(200):
+                await deadline(_sleep(0.05))
+                if logs.holding("has read nothing of this side's"):
+                    break
+            self.assertTrue(logs.holding("has read nothing of this side's"))
+            broker.sides[0].abort()
+            await deadline(broker.sides[0].lost)
+            for _ in range(100):
+                if logs.holding("was lost with its connection"):
+                    break
+                await deadline(_sleep(0.05))
+            self.assertEqual(len(logs.holding("was lost with its connection")), 1)
+
+        return ensureDeferred(run())
+
+
+def _narrow_send_buffer(client: StompClient, protocol: Any, *args: Any) -> None:
+    # A "connect" observer: Linux would let the kernel hold megabytes of
+    # ACKs before the transport's own buffer fills.
+    protocol.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
 
 
 def _sleep(seconds: float) -> Deferred[None]:
