@@ -29,7 +29,7 @@ from ._flow import ReadHolds
 from ._session import Delivery, Session
 from ._subscriptions import Subscription, Subscriptions
 from .frame import Frame
-from .protocol import StompProtocol
+from .protocol import StompProtocol, shown_header
 from .redelivery import DeliveryCounter
 
 __all__ = ["Dispatcher"]
@@ -37,11 +37,6 @@ __all__ = ["Dispatcher"]
 # How many subscription ids of undelivered messages are remembered as
 # reported (a bound: a broker may make up any number of ids).
 _REPORTED_LIMIT = 64
-
-
-def _shown(text: str) -> str:
-    # A broker's header value in a message: quoted, and cut short.
-    return repr(text[:80]) + ("..." if len(text) > 80 else "")
 
 
 class Dispatcher:
@@ -229,7 +224,7 @@ class Dispatcher:
         headers = frame.headers
         if subscription is None:
             sub_id = headers.get("subscription", "")
-            whose = f"subscription {_shown(sub_id)}, which this client does not have"
+            whose = f"subscription {shown_header(sub_id)}, which this client does not have"
             fate = (
                 "not acknowledged: a broker that wants acknowledgements "
                 "delivers it again after this connection"
@@ -238,7 +233,7 @@ class Dispatcher:
             sub_id = subscription.id
             whose = f"subscription {sub_id} to {subscription.destination}, which has no callback"
             fate = "no MESSAGE or frame observer is registered either"
-        message_id = _shown(headers.get("message-id", ""))
+        message_id = shown_header(headers.get("message-id", ""))
         report = f"MESSAGE {message_id} for {whose}, went to no callback ({fate})"
         core = self._core
         core.observers.fire("io_error", core.client, report)

@@ -110,8 +110,11 @@ class ConnectionHandler(TypingProtocol):
 _READ_REPLIES = frozenset({"ACK", "NACK"})
 
 
-def _shown(value: str) -> str:
-    # A header value for a message: a hostile broker may send a long one.
+def shown_header(value: str) -> str:
+    """
+    A header value for a message, quoted, and cut short: a hostile broker
+    may send a long one.
+    """
     if len(value) <= 40:
         return repr(value)
     return f"{value[:40]!r}... ({len(value)} characters)"
@@ -481,7 +484,7 @@ class StompProtocol(LineReceiver):
             self._fail(
                 RemoteProtocolError(
                     f"broker sent a second CONNECTED (version "
-                    f"{_shown(frame.headers.get('version', '1.0'))}) in a STOMP "
+                    f"{shown_header(frame.headers.get('version', '1.0'))}) in a STOMP "
                     f"{self.version} session"
                 )
             )
@@ -508,7 +511,7 @@ class StompProtocol(LineReceiver):
         if version not in VERSIONS or version not in self._accepted_versions:
             self._fail(
                 RemoteProtocolError(
-                    f"broker chose STOMP version {_shown(version)}, which was not offered "
+                    f"broker chose STOMP version {shown_header(version)}, which was not offered "
                     f"(accept-version:{','.join(self._accepted_versions)})"
                 )
             )
